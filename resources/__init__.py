@@ -1,0 +1,1 @@
+"""Icons, stylesheets and the .desktop file: data only, read through importlib.resources."""
