@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core import inventory
 from core.models import Filesystem, Host, Nid, Target, Volume
 from core.records import FilesystemRecord, filesystem_record
-from core.states import TARGET_MACHINE, LNetState, TargetState
+from core.states import TARGET_MACHINE, HostState, LNetState, TargetState
 
 GIB = 1 << 30
 
@@ -68,6 +68,7 @@ def build_demo_model(session: Session, cluster: DemoCluster = DemoCluster()) -> 
         host = inventory.add_host(session, f"{name}.demo.lustre")
         host.fqdn = host.address
         host.nodename = name
+        host.state = HostState.CONFIGURED
         assert host.lnet is not None
         host.lnet.state = LNetState.UP
         host.lnet.nids.append(Nid(nid_string=f"10.0.0.{number}@tcp0"))

@@ -132,7 +132,7 @@ def open_database(url: str | None = None, *, upgrade: bool = True) -> Database:
         if upgrade and status.revision != schema_head():
             if sqlite_file is not None and status.revision is not None:
                 backup = _backup_sqlite(sqlite_file, status.revision)
-            _upgrade(engine)
+            migrate(engine)
         return Database(engine, backup_path=backup)
     except BaseException:
         engine.dispose()
@@ -264,9 +264,9 @@ def _backup_sqlite(path: Path, revision: str) -> Path:
     return backup
 
 
-def _upgrade(engine: Engine) -> None:
-    """Bring the schema to head. On SQLite, foreign keys are off while tables are rebuilt and
-    checked once at the end, as SQLite's documentation prescribes for schema changes."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (normally head). On SQLite, foreign keys are off while
+    tables are rebuilt and checked once at the end, as SQLite prescribes for schema changes."""
     config = alembic_config()
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
@@ -274,7 +274,7 @@ def _upgrade(engine: Engine) -> None:
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
         connection.commit()
         if sqlite:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

@@ -20,7 +20,7 @@ MAX_TARGET_INDEX = 0xFFFF
 POOL_NAME_MAX = 15
 _POOL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,14}")
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-_NID = re.compile(r"(?P<address>[^@\s]+)@(?P<network>[a-z]+)(?P<number>\d*)")
+_NID = re.compile(r"(?P<address>[^@\s]+)@(?P<network>[a-z](?:[a-z0-9]*[a-z])?)(?P<number>\d*)")
 VALID_INODE_SIZES = (128, 256, 512, 1024, 2048, 4096)
 
 

@@ -8,15 +8,15 @@ import os
 # Qt must see this before it loads anywhere in the test process.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
 
-import keyring  # noqa: E402
-import keyring.backend  # noqa: E402
-import pytest  # noqa: E402
+import keyring
+import keyring.backend
+import pytest
 
-from core.database import Database, open_database  # noqa: E402
-from tests.postgres import ThrowawayPostgres  # noqa: E402
+from core.database import Database, open_database
+from tests.postgres import ThrowawayPostgres
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -65,21 +65,43 @@ def postgres_server() -> Iterator[ThrowawayPostgres]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_postgres_template(postgres_server: ThrowawayPostgres) -> str:
+    """A database at the newest schema, copied for each test (faster than migrating each)."""
+    name = postgres_server.create_database()
+    open_database(postgres_server.url(name)).close()
+    return name
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database on each backend."""
-    if request.param == "sqlite":
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _new_database(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path, template: str | None
+) -> Iterator[str]:
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'chroma.db'}"
         return
     server: ThrowawayPostgres = request.getfixturevalue("postgres_server")
-    name = server.create_database()
+    if template is not None:
+        template = request.getfixturevalue(template)
+    name = server.create_database(template or "template0")
     yield server.url(name)
     server.drop_database(name)
 
 
 @pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    """A migrated database on each backend."""
-    opened = open_database(database_url)
-    yield opened
-    opened.close()
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend."""
+    yield from _new_database(request, backend, tmp_path, None)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A database at the newest schema on each backend."""
+    for url in _new_database(request, backend, tmp_path, "migrated_postgres_template"):
+        opened = open_database(url)
+        yield opened
+        opened.close()
