@@ -39,6 +39,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _unprivileged_user() -> pwd.struct_passwd:
+    """The Debian package's `postgres` user, else `nobody`."""
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise RuntimeError("PostgreSQL will not run as root and neither postgres nor nobody exists")
+
+
 class ThrowawayPostgres:
     def __init__(self) -> None:
         self.bin = server_bin_dir()
@@ -47,9 +57,9 @@ class ThrowawayPostgres:
         self.port = _free_port()
         self._prefix: list[str] = []
         if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
+            user = _unprivileged_user()
             os.chown(self.root, user.pw_uid, user.pw_gid)
-            self._prefix = ["runuser", "-u", "postgres", "--"]
+            self._prefix = ["runuser", "-u", user.pw_name, "--"]
 
     def _run(self, *argv: str) -> None:
         subprocess.run([*self._prefix, *argv], check=True, capture_output=True, timeout=120)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Enum, MetaData, text
+from sqlalchemy import DateTime, Enum, Index, MetaData, TextClause, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -26,6 +26,12 @@ NAMING_CONVENTION = {
 
 LIVE = text("deleted_at IS NULL")
 """Partial-index condition: unique among live (not soft-deleted) rows only."""
+
+
+def unique_where(name: str, *columns: str, where: TextClause = LIVE) -> Index:
+    """A unique index over the rows matching `where` (by default: the live rows), on both
+    SQLite and PostgreSQL."""
+    return Index(name, *columns, unique=True, sqlite_where=where, postgresql_where=where)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import LIVE, Base, SoftDeleted, Stateful, enum_column
+from core.models.base import Base, SoftDeleted, Stateful, enum_column, unique_where
 from core.states import HostState, LNetState
 
 if TYPE_CHECKING:
@@ -44,14 +44,8 @@ class Host(SoftDeleted, Stateful, Base):
 
     __tablename__ = "hosts"
     __table_args__ = (
-        Index(
-            "uq_hosts_address_live",
-            "address",
-            unique=True,
-            sqlite_where=LIVE,
-            postgresql_where=LIVE,
-        ),
-        Index("uq_hosts_fqdn_live", "fqdn", unique=True, sqlite_where=LIVE, postgresql_where=LIVE),
+        unique_where("uq_hosts_address_live", "address"),
+        unique_where("uq_hosts_fqdn_live", "fqdn"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import LIVE, Base, SoftDeleted, Stateful, enum_column, utcnow
+from core.models.base import Base, SoftDeleted, Stateful, enum_column, unique_where, utcnow
 from core.states import ClientMountState, FilesystemState, TargetState
 
 if TYPE_CHECKING:
@@ -39,16 +39,7 @@ class Filesystem(SoftDeleted, Stateful, Base):
     """A Lustre filesystem: one MGS (possibly shared), one or more MDTs, and OSTs."""
 
     __tablename__ = "filesystems"
-    __table_args__ = (
-        Index(
-            "uq_filesystems_mgs_id_name_live",
-            "mgs_id",
-            "name",
-            unique=True,
-            sqlite_where=LIVE,
-            postgresql_where=LIVE,
-        ),
-    )
+    __table_args__ = (unique_where("uq_filesystems_mgs_id_name_live", "mgs_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(8))
@@ -77,23 +68,9 @@ class Target(SoftDeleted, Stateful, Base):
     __tablename__ = "targets"
     __table_args__ = (
         # A volume carries at most one live target.
-        Index(
-            "uq_targets_volume_id_live",
-            "volume_id",
-            unique=True,
-            sqlite_where=LIVE,
-            postgresql_where=LIVE,
-        ),
+        unique_where("uq_targets_volume_id_live", "volume_id"),
         # An index is used once per kind in a filesystem.
-        Index(
-            "uq_targets_filesystem_id_kind_index_live",
-            "filesystem_id",
-            "kind",
-            "index",
-            unique=True,
-            sqlite_where=LIVE,
-            postgresql_where=LIVE,
-        ),
+        unique_where("uq_targets_filesystem_id_kind_index_live", "filesystem_id", "kind", "index"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,13 +126,7 @@ class TargetMount(Base):
         UniqueConstraint("target_id", "host_id"),
         UniqueConstraint("target_id", "failover_order"),
         # At most one place where a target runs now.
-        Index(
-            "uq_target_mounts_target_id_active",
-            "target_id",
-            unique=True,
-            sqlite_where=text("active"),
-            postgresql_where=text("active"),
-        ),
+        unique_where("uq_target_mounts_target_id_active", "target_id", where=text("active")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -210,14 +181,7 @@ class OstPool(SoftDeleted, Base):
 
     __tablename__ = "ost_pools"
     __table_args__ = (
-        Index(
-            "uq_ost_pools_filesystem_id_name_live",
-            "filesystem_id",
-            "name",
-            unique=True,
-            sqlite_where=LIVE,
-            postgresql_where=LIVE,
-        ),
+        unique_where("uq_ost_pools_filesystem_id_name_live", "filesystem_id", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -233,14 +197,7 @@ class ClientMount(SoftDeleted, Base):
 
     __tablename__ = "client_mounts"
     __table_args__ = (
-        Index(
-            "uq_client_mounts_host_id_mountpoint_live",
-            "host_id",
-            "mountpoint",
-            unique=True,
-            sqlite_where=LIVE,
-            postgresql_where=LIVE,
-        ),
+        unique_where("uq_client_mounts_host_id_mountpoint_live", "host_id", "mountpoint"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, enum_column, utcnow
+from core.models.base import Base, enum_column, unique_where, utcnow
 
 
 class Severity(IntEnum):
@@ -49,14 +49,12 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         # One current alert of a kind per object; cleared ones are history.
-        Index(
+        unique_where(
             "uq_alerts_subject_kind_active",
             "subject_kind",
             "subject_id",
             "kind",
-            unique=True,
-            sqlite_where=text("cleared_at IS NULL"),
-            postgresql_where=text("cleared_at IS NULL"),
+            where=text("cleared_at IS NULL"),
         ),
     )
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.models.base import LIVE, Base, SoftDeleted
+from core.models.base import Base, SoftDeleted, unique_where
 
 if TYPE_CHECKING:
     from core.models.hosts import Host
@@ -33,15 +33,7 @@ class Volume(SoftDeleted, Base):
     """A LUN, partition, logical volume or pool dataset that can hold one Lustre target."""
 
     __tablename__ = "volumes"
-    __table_args__ = (
-        Index(
-            "uq_volumes_serial_live",
-            "serial",
-            unique=True,
-            sqlite_where=LIVE,
-            postgresql_where=LIVE,
-        ),
-    )
+    __table_args__ = (unique_where("uq_volumes_serial_live", "serial"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     label: Mapped[str | None] = mapped_column(String(255))
@@ -81,16 +73,7 @@ class VolumeNode(SoftDeleted, Base):
     """The device path of a volume on one host."""
 
     __tablename__ = "volume_nodes"
-    __table_args__ = (
-        Index(
-            "uq_volume_nodes_host_id_path_live",
-            "host_id",
-            "path",
-            unique=True,
-            sqlite_where=LIVE,
-            postgresql_where=LIVE,
-        ),
-    )
+    __table_args__ = (unique_where("uq_volume_nodes_host_id_path_live", "host_id", "path"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     volume_id: Mapped[int] = mapped_column(ForeignKey("volumes.id"))

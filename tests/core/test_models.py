@@ -91,36 +91,27 @@ def test_a_volume_holds_one_target(database: Database):
         assert volume_record(cluster.volumes["ost0"]).in_use_by == "fs1-OST0000"
 
 
-def test_the_database_itself_refuses_a_second_live_target_on_a_volume(database: Database):
-    """Even code that skips the checks cannot store two live targets on one volume."""
+@pytest.mark.parametrize(
+    ("volume", "index", "broken_rule"),
+    [("ost0", 9, "volume_id"), ("spare", 0, r"kind, (targets\.)?index")],
+    ids=["volume-used-twice", "index-used-twice"],
+)
+def test_the_database_itself_refuses_what_validation_refuses(
+    database: Database, volume: str, index: int, broken_rule: str
+):
+    """Even code that skips the checks cannot store two live targets on one volume, or one
+    index twice in a filesystem."""
     with database.session() as session:
         cluster = build_small_cluster(session)
         filesystem = make_fs(session, cluster)
-        volume_id = filesystem.targets[0].volume_id
-    with pytest.raises(IntegrityError), database.session() as session:
+        volume_id = cluster.volumes[volume].id
+    with pytest.raises(IntegrityError, match=broken_rule), database.session() as session:
         session.add(
             Target(
                 kind=TargetKind.OST,
-                name="fs1-OST0009",
-                index=9,
+                name=f"fs1-OST{index:04x}",
+                index=index,
                 volume_id=volume_id,
-                filesystem_id=filesystem.id,
-            )
-        )
-
-
-def test_the_database_itself_refuses_a_reused_ost_index(database: Database):
-    with database.session() as session:
-        cluster = build_small_cluster(session)
-        filesystem = make_fs(session, cluster)
-        spare_id = cluster.volumes["spare"].id
-    with pytest.raises(IntegrityError), database.session() as session:
-        session.add(
-            Target(
-                kind=TargetKind.OST,
-                name="fs1-OST0000",
-                index=0,
-                volume_id=spare_id,
                 filesystem_id=filesystem.id,
             )
         )
