@@ -150,3 +150,11 @@ class FakeAgentGateway:
                 error="cancelled by the administrator" if cancelled else reply.error,
             )
         )
+
+
+class EchoCommandRenderer:
+    """Renders an action as one line naming it and its arguments: for tests that do not need
+    the agent's real command lines."""
+
+    def command_lines(self, action: str, args: Mapping[str, Any]) -> list[list[str]]:
+        return [[action, *(f"--{key}={args[key]}" for key in sorted(args))]]

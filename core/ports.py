@@ -108,6 +108,16 @@ class AgentGateway(Protocol):
         ...
 
 
+@runtime_checkable
+class CommandRenderer(Protocol):
+    """The exact command lines an agent action runs, for dry runs and runbooks. The agent's own
+    builders implement it, so that what is shown is what will run."""
+
+    def command_lines(self, action: str, args: Mapping[str, Any]) -> list[list[str]]:
+        """The argument lists, in order; raises ValueError when the arguments are invalid."""
+        ...
+
+
 class SystemClock:
     """The real clock."""
 

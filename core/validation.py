@@ -16,7 +16,7 @@ FSNAME_MAX = 8
 _FSNAME = re.compile(r"[A-Za-z0-9_]{1,8}")
 FSNAME_RULE = "Lustre accepts 1 to 8 letters, digits or underscores"
 
-MAX_TARGET_INDEX = 0xFFFF
+MAX_TARGET_INDEX = 0xFFFE  # index ffff in a label marks an unregistered target
 POOL_NAME_MAX = 15
 _POOL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,14}")
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")

@@ -109,7 +109,7 @@ class Step(Base):
     state: Mapped[RunState] = enum_column(RunState, default=RunState.PENDING)
     stdout: Mapped[str] = mapped_column(Text, default="")
     stderr: Mapped[str] = mapped_column(Text, default="")
-    result: Mapped[Any] = mapped_column(JSON, default=None)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

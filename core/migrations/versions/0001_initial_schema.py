@@ -626,7 +626,7 @@ def upgrade() -> None:
         ),
         sa.Column("stdout", sa.Text(), nullable=False),
         sa.Column("stderr", sa.Text(), nullable=False),
-        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("started_at", core.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", core.models.base.UTCDateTime(timezone=True), nullable=True),

@@ -1,0 +1,81 @@
+"""Dependencies between object states: depend on one, on all, or on any of several.
+
+Layer: core. Thread: any (immutable values). A `DependOn` is satisfied when its object is in one
+of the acceptable states; `preferred` is where the planner moves the object when it is not;
+`fix_state` is where the *depending* object must go first when its dependency is about to leave
+the acceptable states (stopping LNet first stops the targets running on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from core.scheduler.world import Ref
+
+StateOf = Callable[[Ref], str]
+
+
+@dataclass(frozen=True)
+class DependOn:
+    ref: Ref
+    preferred: str
+    acceptable: frozenset[str]
+    fix_state: str | None = None
+
+    def satisfied(self, state_of: StateOf) -> bool:
+        return state_of(self.ref) in self.acceptable
+
+
+@dataclass(frozen=True)
+class DependAll:
+    parts: tuple[Dependency, ...]
+
+    def satisfied(self, state_of: StateOf) -> bool:
+        return all(part.satisfied(state_of) for part in self.parts)
+
+
+@dataclass(frozen=True)
+class DependAny:
+    parts: tuple[Dependency, ...]
+    """In order of preference: the planner satisfies the first when none holds."""
+
+    def satisfied(self, state_of: StateOf) -> bool:
+        return not self.parts or any(part.satisfied(state_of) for part in self.parts)
+
+
+Dependency = DependOn | DependAll | DependAny
+NOTHING = DependAll(())
+
+
+def depend_on(
+    ref: Ref, preferred: str, acceptable: Iterable[str] = (), fix_state: str | None = None
+) -> DependOn:
+    return DependOn(ref, preferred, frozenset({preferred, *acceptable}), fix_state)
+
+
+def all_of(parts: Iterable[Dependency]) -> DependAll:
+    return DependAll(tuple(parts))
+
+
+def any_of(parts: Iterable[Dependency]) -> DependAny:
+    return DependAny(tuple(parts))
+
+
+def unsatisfied(dependency: Dependency, state_of: StateOf) -> list[DependOn]:
+    """The single dependencies the planner must bring about for `dependency` to hold."""
+    if isinstance(dependency, DependOn):
+        return [] if dependency.satisfied(state_of) else [dependency]
+    if isinstance(dependency, DependAll):
+        return [leaf for part in dependency.parts for leaf in unsatisfied(part, state_of)]
+    if dependency.satisfied(state_of):
+        return []
+    return unsatisfied(dependency.parts[0], state_of)
+
+
+def leaves(dependency: Dependency) -> Iterator[DependOn]:
+    if isinstance(dependency, DependOn):
+        yield dependency
+    else:
+        for part in dependency.parts:
+            yield from leaves(part)

@@ -1,0 +1,242 @@
+"""Planning: an admin's request becomes an ordered graph of jobs, derived from the state machines.
+
+Layer: core. Thread: the database worker's. Pure computation on a World and the lock table: the
+same plan serves the dry run (shown before every action) and the real run. For each edge of the
+shortest route from an object's expected state to the wanted one, the planner adds the jobs
+that satisfy the edge's needs, the requirements of the new state, and the fixes its dependents
+need first (stopping LNet first stops its targets). A transition already planned is reused, and
+a transition an unfinished job will perform is shared instead of duplicated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.errors import ConflictError, InvalidTransitionError
+from core.scheduler.dependencies import leaves, unsatisfied
+from core.scheduler.locks import LockTable
+from core.scheduler.rules import MACHINE_OF, StepPlan, describe, needs, requirements, steps
+from core.scheduler.rules import dependents as dependents_of
+from core.scheduler.world import Ref, World
+
+
+@dataclass(frozen=True)
+class Existing:
+    """A job that is already planned and unfinished (shared with this request)."""
+
+    job_id: int
+
+
+Handle = int | Existing
+"""A job of this plan (its key) or an existing unfinished job."""
+
+
+@dataclass
+class PlannedJob:
+    key: int
+    kind: str
+    ref: Ref
+    from_state: str | None
+    to_state: str | None
+    description: str
+    confirmation: str | None
+    cancellable: bool
+    steps: list[StepPlan]
+    after: set[Handle] = field(default_factory=set)
+    """Jobs whose success this job needs (its dependencies)."""
+    reads: set[Ref] = field(default_factory=set)
+    writes: list[tuple[Ref, str]] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    message: str
+    jobs: list[PlannedJob]
+    final: Handle | None
+    """The job that brings about what was asked; None when nothing needs doing."""
+
+    @property
+    def shared(self) -> set[int]:
+        found = {h.job_id for job in self.jobs for h in job.after if isinstance(h, Existing)}
+        if isinstance(self.final, Existing):
+            found.add(self.final.job_id)
+        return found
+
+    @property
+    def confirmations(self) -> list[str]:
+        """What the admin must agree to, the requested job's first."""
+        ordered = sorted(self.jobs, key=lambda j: j.key != self.final)
+        texts = []
+        for job in ordered:
+            if job.confirmation and job.confirmation not in texts:
+                texts.append(job.confirmation)
+        return texts
+
+
+class Planner:
+    def __init__(self, world: World, locks: LockTable) -> None:
+        self.world = world
+        self.locks = locks
+        self.jobs: list[PlannedJob] = []
+        self._planned_state: dict[Ref, str] = {}
+        self._last_planned: dict[Ref, int] = {}
+        self._edges: dict[tuple[Ref, str, str], int] = {}
+        self._stack: list[Ref] = []
+
+    def state_of(self, ref: Ref) -> str:
+        planned = self._planned_state.get(ref)
+        if planned is not None:
+            return planned
+        expected = self.locks.expected_state(ref)
+        return expected if expected is not None else self.world.state(ref)
+
+    def plan_state(self, message: str, ref: Ref, state: str) -> Plan:
+        """Plan `ref` → `state`, with everything it implies."""
+        if not self.world.exists(ref):
+            raise InvalidTransitionError(f"There is no {ref[0]} with id {ref[1]}.")
+        final = self._expand(ref, state)
+        return Plan(message, self.jobs, final)
+
+    def plan_job(
+        self,
+        message: str,
+        kind: str,
+        ref: Ref,
+        description: str,
+        confirmation: str | None,
+        writes_state: str | None = None,
+    ) -> Plan:
+        """Plan a job that is not a state change (failover, applying conf params): its needs are
+        brought about first and it write-locks `ref` at its current expected state."""
+        current = self.state_of(ref)
+        after: set[Handle] = set()
+        self._stack.append(ref)
+        for dependency in unsatisfied(needs(self.world, kind, ref), self.state_of):
+            if dependency.ref == ref:
+                raise InvalidTransitionError(
+                    f"{description} needs {self.world.name(ref)} {dependency.preferred}, "
+                    f"but it is {current}."
+                )
+            self._depend(after, dependency.ref, dependency.preferred)
+        self._stack.pop()
+        job = self._add(kind, ref, None, None, description, confirmation, True, after)
+        job.writes = [(ref, writes_state or current)]
+        job.reads |= {leaf.ref for leaf in leaves(needs(self.world, kind, ref))} - {ref}
+        return Plan(message, self.jobs, job.key)
+
+    # --- expansion ----------------------------------------------------------------------------
+
+    def _handle_at(self, ref: Ref, state: str) -> Handle | None:
+        """The job that leaves `ref` in `state` (which is its expected state), if any."""
+        if ref in self._last_planned:
+            return self._last_planned[ref]
+        writer = self.locks.writer(ref)
+        if isinstance(writer, int) and self.locks.expected_state(ref) == state:
+            return Existing(writer)
+        return None
+
+    def _depend(self, after: set[Handle], ref: Ref, state: str) -> None:
+        handle = self._expand(ref, state)
+        if handle is not None:
+            after.add(handle)
+
+    def _expand(self, ref: Ref, wanted: str) -> Handle | None:
+        current = self.state_of(ref)
+        if current == wanted:
+            return self._handle_at(ref, current)
+        machine = MACHINE_OF[ref[0]]
+        route = machine.route(
+            machine.states(current), machine.states(wanted), name=self.world.name(ref)
+        )
+        previous = self._handle_at(ref, current)
+        self._stack.append(ref)
+        try:
+            for edge in route:
+                begin, end = self.state_of(ref), edge.target.value
+                known = self._edges.get((ref, begin, end))
+                if known is not None:
+                    previous = known
+                    continue
+                after: set[Handle] = set() if previous is None else {previous}
+                job_needs = needs(self.world, edge.job, ref)
+                old_requirements = requirements(self.world, ref, begin, self.state_of)
+                new_requirements = requirements(self.world, ref, end, self.state_of)
+                for condition in (job_needs, new_requirements):
+                    for missing in unsatisfied(condition, self.state_of):
+                        if missing.ref not in self._stack:
+                            self._depend(after, missing.ref, missing.preferred)
+                # What this edge reads and an earlier job of this plan brings about comes first.
+                for condition in (job_needs, new_requirements):
+                    for leaf in leaves(condition):
+                        earlier = self._last_planned.get(leaf.ref)
+                        if earlier is not None and leaf.ref not in self._stack:
+                            after.add(earlier)
+                for dependent in dependents_of(self.world, ref):
+                    if dependent in self._stack:
+                        continue
+                    fix = self._fix_for(dependent, ref, end)
+                    if fix is not None:
+                        self._depend(after, dependent, fix)
+                job = self._add(
+                    edge.job,
+                    ref,
+                    begin,
+                    end,
+                    describe(self.world, edge.job, ref, edge.verb),
+                    edge.confirmation,
+                    edge.cancellable,
+                    after,
+                )
+                job.writes = [(ref, end)]
+                job.reads = {
+                    leaf.ref
+                    for dependency in (job_needs, old_requirements, new_requirements)
+                    for leaf in leaves(dependency)
+                } - {ref}
+                self._edges[(ref, begin, end)] = job.key
+                self._planned_state[ref] = end
+                self._last_planned[ref] = job.key
+                previous = job.key
+        finally:
+            self._stack.pop()
+        return previous
+
+    def _fix_for(self, dependent: Ref, ref: Ref, new_state: str) -> str | None:
+        """The state `dependent` must reach before `ref` enters `new_state`, or None if its
+        requirements on `ref` still hold."""
+        state = self.state_of(dependent)
+        for leaf in leaves(requirements(self.world, dependent, state, self.state_of)):
+            if leaf.ref == ref and new_state not in leaf.acceptable:
+                if leaf.fix_state is None:
+                    raise ConflictError(
+                        f"{self.world.name(ref)} cannot become {new_state}: "
+                        f"{self.world.name(dependent)} depends on it."
+                    )
+                return leaf.fix_state
+        return None
+
+    def _add(
+        self,
+        kind: str,
+        ref: Ref,
+        begin: str | None,
+        end: str | None,
+        description: str,
+        confirmation: str | None,
+        cancellable: bool,
+        after: set[Handle],
+    ) -> PlannedJob:
+        job = PlannedJob(
+            key=len(self.jobs),
+            kind=kind,
+            ref=ref,
+            from_state=begin,
+            to_state=end,
+            description=description,
+            confirmation=confirmation,
+            cancellable=cancellable,
+            steps=steps(self.world, kind, ref, self.state_of),
+            after=after,
+        )
+        self.jobs.append(job)
+        return job
