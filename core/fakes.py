@@ -79,18 +79,27 @@ class _Running:
 
 
 class FakeAgentGateway:
-    """Answers actions from a script; records every request for assertions."""
+    """Answers actions from a script; records every request for assertions. A reply scripted
+    for (action, host) wins over one for the action on any host; unscripted actions succeed."""
 
     def __init__(self, replies: Mapping[str, ScriptedReply] | None = None) -> None:
-        self._replies = dict(replies or {})
+        self._replies: dict[tuple[str, str | None], ScriptedReply] = {
+            (action, None): reply for action, reply in (replies or {}).items()
+        }
         self._lock = threading.Lock()
         self._running: dict[str, _Running] = {}
         self.requests: list[ActionRequest] = []
         self.cancelled: list[str] = []
 
-    def script(self, action: str, reply: ScriptedReply) -> None:
+    def script(self, action: str, reply: ScriptedReply, *, host: str | None = None) -> None:
         with self._lock:
-            self._replies[action] = reply
+            self._replies[(action, host)] = reply
+
+    @property
+    def running(self) -> list[ActionRequest]:
+        """Held actions not yet finished, in the order they started."""
+        with self._lock:
+            return [running.request for running in self._running.values()]
 
     def run_action(
         self, request: ActionRequest, on_output: OutputCallback | None = None
@@ -103,7 +112,10 @@ class FakeAgentGateway:
             ):
                 raise ValueError(f"action id {request.action_id} was already used")
             self.requests.append(request)
-            reply = self._replies.get(request.action, ScriptedReply())
+            reply = self._replies.get(
+                (request.action, request.host),
+                self._replies.get((request.action, None), ScriptedReply()),
+            )
             running = _Running(request, reply, future, on_output)
             if reply.hold:
                 self._running[request.action_id] = running

@@ -10,6 +10,7 @@ a transition an unfinished job will perform is shared instead of duplicated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.errors import ConflictError, InvalidTransitionError
@@ -55,12 +56,9 @@ class Plan:
     final: Handle | None
     """The job that brings about what was asked; None when nothing needs doing."""
 
-    @property
-    def shared(self) -> set[int]:
-        found = {h.job_id for job in self.jobs for h in job.after if isinstance(h, Existing)}
-        if isinstance(self.final, Existing):
-            found.add(self.final.job_id)
-        return found
+    shared: set[int] = field(default_factory=set)
+    """Unfinished jobs of earlier commands that already bring about what this one needs:
+    they become part of this command too, instead of being planned twice."""
 
     @property
     def confirmations(self) -> list[str]:
@@ -74,14 +72,18 @@ class Plan:
 
 
 class Planner:
-    def __init__(self, world: World, locks: LockTable) -> None:
+    def __init__(
+        self, world: World, locks: LockTable, describe_job: Callable[[int], str] = str
+    ) -> None:
         self.world = world
         self.locks = locks
+        self._describe_job = describe_job
         self.jobs: list[PlannedJob] = []
         self._planned_state: dict[Ref, str] = {}
         self._last_planned: dict[Ref, int] = {}
         self._edges: dict[tuple[Ref, str, str], int] = {}
         self._stack: list[Ref] = []
+        self._shared: set[int] = set()
 
     def state_of(self, ref: Ref) -> str:
         planned = self._planned_state.get(ref)
@@ -95,7 +97,7 @@ class Planner:
         if not self.world.exists(ref):
             raise InvalidTransitionError(f"There is no {ref[0]} with id {ref[1]}.")
         final = self._expand(ref, state)
-        return Plan(message, self.jobs, final)
+        return Plan(message, self.jobs, final, self._shared)
 
     def plan_job(
         self,
@@ -122,7 +124,7 @@ class Planner:
         job = self._add(kind, ref, None, None, description, confirmation, True, after)
         job.writes = [(ref, writes_state or current)]
         job.reads |= {leaf.ref for leaf in leaves(needs(self.world, kind, ref))} - {ref}
-        return Plan(message, self.jobs, job.key)
+        return Plan(message, self.jobs, job.key, self._shared)
 
     # --- expansion ----------------------------------------------------------------------------
 
@@ -143,11 +145,24 @@ class Planner:
     def _expand(self, ref: Ref, wanted: str) -> Handle | None:
         current = self.state_of(ref)
         if current == wanted:
-            return self._handle_at(ref, current)
+            handle = self._handle_at(ref, current)
+            if isinstance(handle, Existing):
+                self._shared.add(handle.job_id)
+            return handle
         machine = MACHINE_OF[ref[0]]
-        route = machine.route(
-            machine.states(current), machine.states(wanted), name=self.world.name(ref)
-        )
+        try:
+            route = machine.route(
+                machine.states(current), machine.states(wanted), name=self.world.name(ref)
+            )
+        except InvalidTransitionError as error:
+            writer = self.locks.writer(ref)
+            if ref in self._planned_state or not isinstance(writer, int):
+                raise
+            raise InvalidTransitionError(
+                f"{self.world.name(ref)} will be {current} once '{self._describe_job(writer)}' "
+                f"(job {writer}) has run, and then: {error}",
+                hint="Wait for that job, or cancel its command first.",
+            ) from error
         previous = self._handle_at(ref, current)
         self._stack.append(ref)
         try:

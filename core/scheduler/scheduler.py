@@ -330,7 +330,9 @@ class Scheduler:
         """The dry run of `ref` → `state`: nothing is saved or run."""
         with self.database.session(actor=SCHEDULER_ACTOR) as session:
             self._refresh_world(session)
-            plan = Planner(self.world, self.locks).plan_state(self._message(ref, state), ref, state)
+            plan = Planner(self.world, self.locks, self._describe_job).plan_state(
+                self._message(ref, state), ref, state
+            )
             return self._preview(plan)
 
     def request_state(
@@ -345,7 +347,7 @@ class Scheduler:
         """Plan and start `ref` → `state`; returns the command's id."""
         with self.database.session(actor=actor) as session:
             self._refresh_world(session)
-            plan = Planner(self.world, self.locks).plan_state(
+            plan = Planner(self.world, self.locks, self._describe_job).plan_state(
                 message or self._message(ref, state), ref, state
             )
             command_id = self._save(session, plan, actor, confirmed)
@@ -374,7 +376,7 @@ class Scheduler:
             offered = ", ".join(options) or "none"
             raise InvalidTransitionError(f"{kind} cannot run on {name} now (available: {offered}).")
         option = options[kind]
-        planner = Planner(self.world, self.locks)
+        planner = Planner(self.world, self.locks, self._describe_job)
         plan = planner.plan_job(
             f"{option.verb} {self.world.name(ref)}",
             kind,
@@ -386,6 +388,10 @@ class Scheduler:
             job = plan.jobs[-1]
             job.steps = self._conf_param_steps(session, ref[1])
         return plan
+
+    def _describe_job(self, job_id: int) -> str:
+        job = self._jobs.get(job_id)
+        return job.description if job is not None else f"job {job_id}"
 
     def _message(self, ref: Ref, state: str) -> str:
         machine = MACHINE_OF[ref[0]]
@@ -1043,7 +1049,9 @@ class Scheduler:
             if verb is None or not self._offered(ref, state.value):
                 continue
             try:
-                plan = Planner(self.world, self.locks).plan_state("", ref, state.value)
+                plan = Planner(self.world, self.locks, self._describe_job).plan_state(
+                    "", ref, state.value
+                )
             except ChromaError:
                 continue
             options.append(
