@@ -105,3 +105,11 @@ def database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> It
         opened = open_database(url)
         yield opened
         opened.close()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite database, for tests whose subject does not depend on the backend."""
+    opened = open_database(f"sqlite:///{tmp_path / 'chroma.db'}")
+    yield opened
+    opened.close()
