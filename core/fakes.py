@@ -90,6 +90,7 @@ class FakeAgentGateway:
         self._running: dict[str, _Running] = {}
         self.requests: list[ActionRequest] = []
         self.cancelled: list[str] = []
+        self._used_ids: set[str] = set()
 
     def script(self, action: str, reply: ScriptedReply, *, host: str | None = None) -> None:
         with self._lock:
@@ -107,10 +108,9 @@ class FakeAgentGateway:
         future: Future[ActionResult] = Future()
         future.set_running_or_notify_cancel()
         with self._lock:
-            if request.action_id in self._running or any(
-                r.action_id == request.action_id for r in self.requests
-            ):
+            if request.action_id in self._used_ids:
                 raise ValueError(f"action id {request.action_id} was already used")
+            self._used_ids.add(request.action_id)
             self.requests.append(request)
             reply = self._replies.get(
                 (request.action, request.host),

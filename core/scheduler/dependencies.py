@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from core.scheduler.world import Ref
 
@@ -51,7 +52,12 @@ NOTHING = DependAll(())
 def depend_on(
     ref: Ref, preferred: str, acceptable: Iterable[str] = (), fix_state: str | None = None
 ) -> DependOn:
-    return DependOn(ref, preferred, frozenset({preferred, *acceptable}), fix_state)
+    return DependOn(ref, preferred, _acceptable(preferred, frozenset(acceptable)), fix_state)
+
+
+@cache
+def _acceptable(preferred: str, others: frozenset[str]) -> frozenset[str]:
+    return others | {preferred}
 
 
 def all_of(parts: Iterable[Dependency]) -> DependAll:
@@ -79,3 +85,25 @@ def leaves(dependency: Dependency) -> Iterator[DependOn]:
     else:
         for part in dependency.parts:
             yield from leaves(part)
+
+
+def collect(
+    dependency: Dependency, state_of: StateOf, missing: list[DependOn], refs: set[Ref]
+) -> None:
+    """One pass over `dependency`: add what must be brought about to `missing` (as
+    `unsatisfied` would) and every object it names to `refs`."""
+    if isinstance(dependency, DependOn):
+        refs.add(dependency.ref)
+        if state_of(dependency.ref) not in dependency.acceptable:
+            missing.append(dependency)
+        return
+    if isinstance(dependency, DependAll):
+        for part in dependency.parts:
+            collect(part, state_of, missing, refs)
+        return
+    held = False
+    for part in dependency.parts:
+        refs.update(leaf.ref for leaf in leaves(part))
+        held = held or part.satisfied(state_of)
+    if not held and dependency.parts:
+        missing.extend(unsatisfied(dependency.parts[0], state_of))

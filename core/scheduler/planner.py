@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.errors import ConflictError, InvalidTransitionError
-from core.scheduler.dependencies import leaves, unsatisfied
+from core.scheduler.dependencies import DependOn, collect, leaves, unsatisfied
 from core.scheduler.locks import LockTable
 from core.scheduler.rules import MACHINE_OF, StepPlan, describe, needs, requirements, steps
 from core.scheduler.rules import dependents as dependents_of
@@ -174,18 +174,19 @@ class Planner:
                     continue
                 after: set[Handle] = set() if previous is None else {previous}
                 job_needs = needs(self.world, edge.job, ref)
-                old_requirements = requirements(self.world, ref, begin, self.state_of)
                 new_requirements = requirements(self.world, ref, end, self.state_of)
-                for condition in (job_needs, new_requirements):
-                    for missing in unsatisfied(condition, self.state_of):
-                        if missing.ref not in self._stack:
-                            self._depend(after, missing.ref, missing.preferred)
+                missing: list[DependOn] = []
+                named: set[Ref] = set()
+                collect(job_needs, self.state_of, missing, named)
+                collect(new_requirements, self.state_of, missing, named)
+                for dependency in missing:
+                    if dependency.ref not in self._stack:
+                        self._depend(after, dependency.ref, dependency.preferred)
                 # What this edge reads and an earlier job of this plan brings about comes first.
-                for condition in (job_needs, new_requirements):
-                    for leaf in leaves(condition):
-                        earlier = self._last_planned.get(leaf.ref)
-                        if earlier is not None and leaf.ref not in self._stack:
-                            after.add(earlier)
+                for other in named:
+                    earlier = self._last_planned.get(other)
+                    if earlier is not None and other not in self._stack:
+                        after.add(earlier)
                 for dependent in dependents_of(self.world, ref):
                     if dependent in self._stack:
                         continue
@@ -203,11 +204,8 @@ class Planner:
                     after,
                 )
                 job.writes = [(ref, end)]
-                job.reads = {
-                    leaf.ref
-                    for dependency in (job_needs, old_requirements, new_requirements)
-                    for leaf in leaves(dependency)
-                } - {ref}
+                old_requirements = requirements(self.world, ref, begin, self.state_of)
+                job.reads = (named | {leaf.ref for leaf in leaves(old_requirements)}) - {ref}
                 self._edges[(ref, begin, end)] = job.key
                 self._planned_state[ref] = end
                 self._last_planned[ref] = job.key

@@ -175,16 +175,16 @@ def _configured(host_id: int) -> Dependency:
     return depend_on((HOST, host_id), HostState.CONFIGURED)
 
 
-def _mgs_and_mdts_mounted(world: World, target: TargetNode, with_mdts: bool) -> list[Dependency]:
+def _started_before(world: World, target: TargetNode) -> list[Dependency]:
+    """Lustre's order for a filesystem's targets: the MGS, then MDT0000, then the other MDTs
+    and the OSTs."""
     if target.filesystem_id is None:
         return []
     filesystem = world.filesystems[target.filesystem_id]
     parts: list[Dependency] = [depend_on((TARGET, filesystem.mgs_id), T.MOUNTED)]
-    if with_mdts:
-        parts += [
-            depend_on((TARGET, mdt.id), T.MOUNTED)
-            for mdt in world.members(filesystem.id, TargetKind.MDT)
-        ]
+    first_mdt = next(iter(filesystem.members_by_kind.get(TargetKind.MDT, [])), None)
+    if first_mdt is not None and first_mdt != target.id:
+        parts.append(depend_on((TARGET, first_mdt), T.MOUNTED))
     return parts
 
 
@@ -213,17 +213,16 @@ def needs(world: World, job: str, ref: Ref) -> Dependency:
                 [
                     _configured(target.primary.host_id),
                     _lnet_up(target.primary.host_id),
-                    *_mgs_and_mdts_mounted(world, target, target.kind == TargetKind.OST),
+                    *_started_before(world, target),
                 ]
             )
         if job == "ConfigureTargetJob":
             return all_of(_configured(h) for h in hosts)
         if job == "StartTargetJob":
-            # Lustre's recommended order: the MGS, then the MDTs, then the OSTs.
             return all_of(
                 [
                     any_of(_lnet_up(h) for h in hosts),
-                    *_mgs_and_mdts_mounted(world, target, target.kind == TargetKind.OST),
+                    *_started_before(world, target),
                 ]
             )
         if job in ("FailoverTargetJob", "FailbackTargetJob"):

@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import inventory
@@ -55,7 +55,7 @@ from core.ports import (
 )
 from core.scheduler.dependencies import unsatisfied
 from core.scheduler.locks import LockTable
-from core.scheduler.planner import Existing, Plan, Planner
+from core.scheduler.planner import Existing, Plan, PlannedJob, Planner
 from core.scheduler.rules import MACHINE_OF, StepPlan, needs, steps
 from core.scheduler.world import (
     CLIENT_MOUNT,
@@ -67,6 +67,7 @@ from core.scheduler.world import (
     World,
     load_world,
 )
+from core.scheduler.writes import PendingWrites
 from core.states import FilesystemState, RunState, TargetState
 
 DEFAULT_PER_SERVER_LIMIT = 4
@@ -221,13 +222,28 @@ class _RunJob:
     running_step: _RunStep | None = None
     cancel_requested: str | None = None
     results: list[Any] = field(default_factory=list)
+    planned: list[StepPlan] = field(default_factory=list)
+    step_ids: list[int] = field(default_factory=list)
 
 
-_STATE_COLUMN: dict[str, Any] = {
-    HOST: Host,
-    TARGET: Target,
-    FILESYSTEM: Filesystem,
-    CLIENT_MOUNT: ClientMount,
+def _table(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+JOBS = _table(Job)
+STEPS = _table(Step)
+COMMANDS = _table(Command)
+EVENTS = _table(Event)
+TARGETS = _table(Target)
+FILESYSTEMS = _table(Filesystem)
+MOUNTS = _table(TargetMount)
+LNETS = _table(LNetConfiguration)
+_STATE_TABLE: dict[str, Table] = {
+    HOST: _table(Host),
+    TARGET: TARGETS,
+    FILESYSTEM: FILESYSTEMS,
+    CLIENT_MOUNT: _table(ClientMount),
 }
 
 
@@ -262,6 +278,10 @@ class Scheduler:
         self._steps_by_id: dict[int, int] = {}
         self._outbox: list[SchedulerEvent] = []
         self._events: list[dict[str, Any]] = []
+        self._writes = PendingWrites()
+        self._activations: dict[int, int | None] = {}
+        self._command_outcomes: dict[int, list[RunState]] = {}
+        self._running_commands: set[int] = set()
         self.on_inbox: Callable[[], None] = lambda: None
         """Called (on any thread) when gateway news arrives; the host arranges a pump()."""
 
@@ -450,35 +470,13 @@ class Scheduler:
         command = Command(message=plan.message, actor=actor, created_at=now, state=RunState.PENDING)
         session.add(command)
         session.flush()
+        connection = session.connection()
         job_ids: list[int] = []
         if plan.jobs:
             job_ids = list(
-                session.scalars(
-                    insert(Job).returning(Job.id, sort_by_parameter_order=True),
-                    [
-                        {
-                            "kind": job.kind,
-                            "description": job.description,
-                            "state": RunState.PENDING,
-                            "subject_kind": job.ref[0],
-                            "subject_id": job.ref[1],
-                            "from_state": job.from_state,
-                            "to_state": job.to_state,
-                            "cancellable": job.cancellable,
-                            "created_at": now,
-                            "locks": [
-                                *(
-                                    {"kind": r[0], "id": r[1], "write": True, "end": s}
-                                    for r, s in job.writes
-                                ),
-                                *(
-                                    {"kind": r[0], "id": r[1], "write": False}
-                                    for r in sorted(job.reads)
-                                ),
-                            ],
-                        }
-                        for job in plan.jobs
-                    ],
+                connection.scalars(
+                    insert(JOBS).returning(JOBS.c.id, sort_by_parameter_order=True),
+                    [self._job_row(job, now) for job in plan.jobs],
                 )
             )
         key_to_id = dict(enumerate(job_ids))
@@ -502,34 +500,59 @@ class Scheduler:
             for dependency in run.waiting_for:
                 self._dependents[dependency].add(job_id)
             self._jobs[job_id] = run
-            for index, step in enumerate(job.steps):
-                step_rows.append(self._step_row(job_id, index, step))
+            run.planned = list(job.steps)
+            step_rows += [self._step_row(job_id, i, step) for i, step in enumerate(job.steps)]
         if dependency_rows:
-            session.execute(insert(job_dependencies), dependency_rows)
+            connection.execute(insert(job_dependencies), dependency_rows)
         if step_rows:
-            session.execute(insert(Step), step_rows)
+            step_ids = iter(
+                connection.scalars(
+                    insert(STEPS).returning(STEPS.c.id, sort_by_parameter_order=True), step_rows
+                )
+            )
+            for job_id in job_ids:
+                run = self._jobs[job_id]
+                run.step_ids = [next(step_ids) for _ in run.planned]
         members = sorted(set(job_ids) | {h for h in plan.shared if h in self._jobs})
         if members:
-            session.execute(
+            connection.execute(
                 insert(command_jobs), [{"command_id": command.id, "job_id": j} for j in members]
             )
-        if not members:
-            command.state = RunState.SUCCEEDED
-            command.finished_at = now
-        else:
             self._command_jobs[command.id] = set(members)
+            self._command_outcomes[command.id] = []
             for job_id in members:
                 self._job_commands[job_id].add(command.id)
+        else:
+            command.state = RunState.SUCCEEDED
+            command.finished_at = now
         for job_id in job_ids:
             if not self._jobs[job_id].waiting_for:
                 self._ready.append(job_id)
         self._outbox.append(CommandChanged(command.id, command.state))
         return command.id
 
+    @staticmethod
+    def _job_row(job: PlannedJob, now: Any) -> dict[str, Any]:
+        return {
+            "kind": job.kind,
+            "description": job.description,
+            "state": RunState.PENDING,
+            "subject_kind": job.ref[0],
+            "subject_id": job.ref[1],
+            "from_state": job.from_state,
+            "to_state": job.to_state,
+            "cancellable": job.cancellable,
+            "created_at": now,
+            "started_at": None,
+            "finished_at": None,
+            "error": None,
+            "locks": [
+                *({"kind": r[0], "id": r[1], "write": True, "end": s} for r, s in job.writes),
+                *({"kind": r[0], "id": r[1], "write": False} for r in sorted(job.reads)),
+            ],
+        }
+
     def _step_row(self, job_id: int, index: int, step: StepPlan) -> dict[str, Any]:
-        lines: list[list[str]] = []
-        if step.action is not None and step.unknown_until_run is None:
-            lines = self.renderer.command_lines(step.action, step.args)
         return {
             "job_id": job_id,
             "index": index,
@@ -537,11 +560,20 @@ class Scheduler:
             "action": step.action,
             "args": dict(step.args),
             "host_id": step.host_id,
-            "command_lines": lines,
+            "command_lines": self._lines(step),
             "state": RunState.PENDING,
             "stdout": "",
             "stderr": "",
+            "result": None,
+            "error": None,
+            "started_at": None,
+            "finished_at": None,
         }
+
+    def _lines(self, step: StepPlan) -> list[list[str]]:
+        if step.action is None or step.unknown_until_run is not None:
+            return []
+        return self.renderer.command_lines(step.action, step.args)
 
     # --- the run loop ---------------------------------------------------------------------------
 
@@ -563,17 +595,37 @@ class Scheduler:
             with self.database.session(actor=SCHEDULER_ACTOR) as session:
                 for kind, step_id, payload in arrived:
                     if kind == "output":
-                        self._on_output(session, step_id, payload)
+                        self._on_output(step_id, payload)
                     else:
                         self._on_result(session, step_id, payload)
                 self._dispatch(session)
-                if self._events:
-                    session.execute(insert(Event), self._events)
-                    self._events = []
+                self._write(session)
             rounds += 1
             self._flush_events()
         self._flush_events()
         return rounds
+
+    def _write(self, session: Session) -> None:
+        connection = session.connection()
+        if self._activations:
+            connection.execute(
+                update(MOUNTS).where(MOUNTS.c.target_id == bindparam("t")).values(active=False),
+                [{"t": target} for target in self._activations],
+            )
+            chosen = [{"t": t, "h": h} for t, h in self._activations.items() if h is not None]
+            if chosen:
+                connection.execute(
+                    update(MOUNTS)
+                    .where(MOUNTS.c.target_id == bindparam("t"), MOUNTS.c.host_id == bindparam("h"))
+                    .values(active=True),
+                    chosen,
+                )
+            self._activations.clear()
+        if self._writes:
+            self._writes.flush(connection)
+        if self._events:
+            session.connection().execute(insert(EVENTS), self._events)
+            self._events = []
 
     def _flush_events(self) -> None:
         events, self._outbox = self._outbox, []
@@ -591,24 +643,21 @@ class Scheduler:
                 continue
             reason = self._recheck(job)
             if reason is not None:
-                self._finish(session, job, RunState.CANCELLED, reason)
+                self._finish(job, RunState.CANCELLED, reason)
                 continue
             try:
                 self._prepare_steps(session, job)
             except (ChromaError, ValueError) as error:
-                self._finish(
-                    session, job, RunState.FAILED, f"Its steps could not be built: {error}"
-                )
+                self._finish(job, RunState.FAILED, f"Its steps could not be built: {error}")
                 continue
             job.state = RunState.RUNNING
-            session.execute(
-                update(Job)
-                .where(Job.id == job.id)
-                .values(state=RunState.RUNNING, started_at=self.clock.now())
-            )
+            self._writes.set(JOBS, job.id, state=RunState.RUNNING, started_at=self.clock.now())
             self._outbox.append(JobChanged(job.id, RunState.RUNNING, None))
             for command_id in self._job_commands.get(job.id, ()):
-                self._mark_command_running(session, command_id)
+                if command_id not in self._running_commands:
+                    self._running_commands.add(command_id)
+                    self._writes.set(COMMANDS, command_id, state=RunState.RUNNING)
+                    self._outbox.append(CommandChanged(command_id, RunState.RUNNING))
             self._advance(session, job)
 
     def _recheck(self, job: _RunJob) -> str | None:
@@ -633,48 +682,43 @@ class Scheduler:
 
     def _prepare_steps(self, session: Session, job: _RunJob) -> None:
         """Rebuild the steps from the real state now (NIDs may have been learned since the
-        plan) and save any argument that changed."""
+        plan) and save any that changed."""
         if job.kind == "ApplyConfParamsJob":
             plans = self._conf_param_steps(session, job.ref[1])
         else:
             plans = steps(self.world, job.kind, job.ref, self.world.state)
-        rows = session.execute(
-            select(Step.id, Step.index.label("step_index"), Step.args, Step.action)
-            .where(Step.job_id == job.id)
-            .order_by(Step.index)
-        ).all()
         for plan in plans:
             if plan.unknown_until_run:
                 raise ConflictError(f"{plan.description} cannot run yet: {plan.unknown_until_run}.")
-        if len(rows) != len(plans):
-            session.execute(delete(Step).where(Step.job_id == job.id))
-            if plans:
-                session.execute(
-                    insert(Step), [self._step_row(job.id, i, p) for i, p in enumerate(plans)]
-                )
-            rows = session.execute(
-                select(Step.id, Step.index.label("step_index"), Step.args, Step.action)
-                .where(Step.job_id == job.id)
-                .order_by(Step.index)
-            ).all()
-        else:
-            for row, plan in zip(rows, plans, strict=True):
-                if row.args != plan.args or row.action != plan.action:
-                    fresh = self._step_row(job.id, row.step_index, plan)
-                    session.execute(
-                        update(Step)
-                        .where(Step.id == row.id)
-                        .values(
-                            action=plan.action,
-                            args=fresh["args"],
-                            command_lines=fresh["command_lines"],
-                            host_id=plan.host_id,
-                            description=plan.description,
-                        )
+        if len(plans) != len(job.planned):
+            connection = session.connection()
+            connection.execute(delete(STEPS).where(STEPS.c.job_id == job.id))
+            job.step_ids = (
+                list(
+                    connection.scalars(
+                        insert(STEPS).returning(STEPS.c.id, sort_by_parameter_order=True),
+                        [self._step_row(job.id, i, p) for i, p in enumerate(plans)],
                     )
+                )
+                if plans
+                else []
+            )
+        else:
+            for step_id, old, new in zip(job.step_ids, job.planned, plans, strict=True):
+                if old != new:
+                    self._writes.set(
+                        STEPS,
+                        step_id,
+                        action=new.action,
+                        args=dict(new.args),
+                        command_lines=self._lines(new),
+                        host_id=new.host_id,
+                        description=new.description,
+                    )
+        job.planned = plans
         job.steps = [
-            _RunStep(row.id, plan.host_id, plan.action, dict(plan.args), plan.description)
-            for row, plan in zip(rows, plans, strict=True)
+            _RunStep(step_id, plan.host_id, plan.action, dict(plan.args), plan.description)
+            for step_id, plan in zip(job.step_ids, plans, strict=True)
         ]
         for step in job.steps:
             self._steps_by_id[step.id] = job.id
@@ -686,11 +730,11 @@ class Scheduler:
             self._succeed(session, job)
             return
         if job.cancel_requested:
-            self._finish(session, job, RunState.CANCELLED, job.cancel_requested)
+            self._finish(job, RunState.CANCELLED, job.cancel_requested)
             return
         step = job.steps[job.next_step]
         if step.action is None or step.host_id is None:
-            self._step_done(session, job, step, RunState.SUCCEEDED, None)
+            self._step_done(job, step, RunState.SUCCEEDED, None)
             job.next_step += 1
             self._advance(session, job)
             return
@@ -699,11 +743,7 @@ class Scheduler:
             return
         self._busy[step.host_id] += 1
         job.running_step = step
-        session.execute(
-            update(Step)
-            .where(Step.id == step.id)
-            .values(state=RunState.RUNNING, started_at=self.clock.now())
-        )
+        self._writes.set(STEPS, step.id, state=RunState.RUNNING, started_at=self.clock.now())
         self._outbox.append(StepChanged(step.id, job.id, RunState.RUNNING))
         request = ActionRequest(
             action_id=_action_id(step.id),
@@ -722,11 +762,8 @@ class Scheduler:
             future = failed
         future.add_done_callback(lambda done: self._post("result", step_id, done))
 
-    def _on_output(self, session: Session, step_id: int, output: ActionOutput) -> None:
-        column = Step.stdout if output.stream == OutputStream.STDOUT else Step.stderr
-        session.execute(
-            update(Step).where(Step.id == step_id).values({column: column + output.text})
-        )
+    def _on_output(self, step_id: int, output: ActionOutput) -> None:
+        self._writes.append(STEPS, step_id, output.stream.value, output.text)
         self._outbox.append(StepOutputArrived(step_id, output.stream, output.text))
 
     def _on_result(self, session: Session, step_id: int, done: Future[ActionResult]) -> None:
@@ -755,7 +792,7 @@ class Scheduler:
         error = result.error
         if result.status == ActionStatus.LOST:
             error = f"The outcome is unknown: {error or 'the agent has no record of the action'}."
-        self._step_done(session, job, step, state, error, result)
+        self._step_done(job, step, state, error, result)
         if state == RunState.SUCCEEDED:
             job.results.append(result.result)
             job.next_step += 1
@@ -767,11 +804,10 @@ class Scheduler:
                 RunState.CANCELLED: job.cancel_requested or f"{step.description} was cancelled.",
                 RunState.INTERRUPTED: f"{step.description}: {error}",
             }[state]
-            self._finish(session, job, state, reason)
+            self._finish(job, state, reason)
 
     def _step_done(
         self,
-        session: Session,
         job: _RunJob,
         step: _RunStep,
         state: RunState,
@@ -785,7 +821,7 @@ class Scheduler:
                 values["stdout"] = result.stdout
             if result.stderr:
                 values["stderr"] = result.stderr
-        session.execute(update(Step).where(Step.id == step.id).values(values))
+        self._writes.set(STEPS, step.id, **values)
         self._outbox.append(StepChanged(step.id, job.id, state))
 
     def _wake_host(self, session: Session, host_id: int) -> None:
@@ -801,9 +837,9 @@ class Scheduler:
         try:
             self._apply_success(session, job)
         except ChromaError as error:
-            self._finish(session, job, RunState.FAILED, str(error))
+            self._finish(job, RunState.FAILED, str(error))
             return
-        self._finish(session, job, RunState.SUCCEEDED, None)
+        self._finish(job, RunState.SUCCEEDED, None)
 
     def _apply_success(self, session: Session, job: _RunJob) -> None:
         """The job really happened: record its effects, then the object's new state."""
@@ -817,7 +853,7 @@ class Scheduler:
                 if results[0].get(k) is not None
             }
             if values:
-                session.execute(update(Target).where(Target.id == ident).values(values))
+                self._writes.set(TARGETS, ident, **values)
         if job.kind == "RegisterTargetJob" and results and results[0].get("label"):
             expected = self.world.targets[ident].name
             if results[0]["label"] != expected:
@@ -825,40 +861,28 @@ class Scheduler:
                     f"The MGS registered the target as {results[0]['label']}, not {expected}."
                 )
         if job.kind in ("StartTargetJob", "FailoverTargetJob", "FailbackTargetJob"):
-            mount_step = job.steps[-1]
-            self._set_active_mount(session, ident, mount_step.host_id)
+            self._set_active_mount(ident, job.steps[-1].host_id)
         if job.kind == "StopTargetJob":
-            self._set_active_mount(session, ident, None)
+            self._set_active_mount(ident, None)
         if job.kind == "ApplyConfParamsJob":
             applied = session.scalar(
                 select(func.max(ConfParam.version)).where(ConfParam.mgs_id == ident)
             )
-            session.execute(
-                update(Target)
-                .where(Target.id == ident)
-                .values(conf_param_version_applied=applied or 0)
-            )
+            self._writes.set(TARGETS, ident, conf_param_version_applied=applied or 0)
         if job.to_state is None:
             return
-        self._set_state(session, job.ref, job.to_state, now, job)
+        self._set_state(job.ref, job.to_state, now, job)
         if job.to_state in ("removed", "forgotten"):
             self._remove(session, job.ref, now)
         if kind == TARGET:
-            self._derive_filesystem_state(session, ident, now)
+            self._derive_filesystem_state(ident, now)
 
-    def _set_state(self, session: Session, ref: Ref, state: str, now: Any, job: _RunJob) -> None:
+    def _set_state(self, ref: Ref, state: str, now: Any, job: _RunJob) -> None:
         kind, ident = ref
         if kind == LNET:
-            session.execute(
-                update(LNetConfiguration)
-                .where(LNetConfiguration.host_id == ident)
-                .values(state=state, state_modified_at=now)
-            )
+            self._writes.set(LNETS, ident, by="host_id", state=state, state_modified_at=now)
         else:
-            model = _STATE_COLUMN[kind]
-            session.execute(
-                update(model).where(model.id == ident).values(state=state, state_modified_at=now)
-            )
+            self._writes.set(_STATE_TABLE[kind], ident, state=state, state_modified_at=now)
         self.world.set_state(ref, state)
         self._outbox.append(ObjectChanged(ref, state))
         self._events.append(
@@ -875,30 +899,25 @@ class Scheduler:
             }
         )
 
-    def _set_active_mount(self, session: Session, target_id: int, host_id: int | None) -> None:
-        session.execute(
-            update(TargetMount).where(TargetMount.target_id == target_id).values(active=False)
-        )
-        if host_id is not None:
-            session.execute(
-                update(TargetMount)
-                .where(TargetMount.target_id == target_id, TargetMount.host_id == host_id)
-                .values(active=True)
-            )
+    def _set_active_mount(self, target_id: int, host_id: int | None) -> None:
+        """Where a target now runs; written at the end of the round, all deactivations before
+        any activation so that no target ever has two active mounts."""
         for mount in self.world.targets[target_id].mounts:
             mount.active = mount.host_id == host_id
+        self._activations[target_id] = host_id
 
     def _remove(self, session: Session, ref: Ref, now: Any) -> None:
         kind, ident = ref
         if kind == HOST:
+            self._write(session)  # the host's own row is changed through the ORM below
             host = session.get(Host, ident)
             if host is not None and host.is_live:
                 inventory.delete_host(session, host)
-        elif kind in (TARGET, FILESYSTEM, CLIENT_MOUNT):
-            model = _STATE_COLUMN[kind]
-            session.execute(update(model).where(model.id == ident).values(deleted_at=now))
+                session.flush()
+        else:
+            self._writes.set(_STATE_TABLE[kind], ident, deleted_at=now)
 
-    def _derive_filesystem_state(self, session: Session, target_id: int, now: Any) -> None:
+    def _derive_filesystem_state(self, target_id: int, now: Any) -> None:
         """A filesystem is available when all its MDTs and OSTs run, stopped when none does,
         unavailable in between; unless a job of its own is changing it."""
         target = self.world.targets[target_id]
@@ -914,38 +933,31 @@ class Scheduler:
                 continue
             if self.locks.write_locked((FILESYSTEM, filesystem_id)):
                 continue
-            states = [self.world.targets[t].state for t in filesystem.member_ids]
-            if states and all(s == TargetState.MOUNTED for s in states):
+            mounted = sum(
+                self.world.targets[t].state == TargetState.MOUNTED for t in filesystem.member_ids
+            )
+            if filesystem.member_ids and mounted == len(filesystem.member_ids):
                 derived = FilesystemState.AVAILABLE
-            elif all(s != TargetState.MOUNTED for s in states):
+            elif mounted == 0:
                 derived = FilesystemState.STOPPED
             else:
                 derived = FilesystemState.UNAVAILABLE
             if derived != filesystem.state:
-                session.execute(
-                    update(Filesystem)
-                    .where(Filesystem.id == filesystem_id)
-                    .values(state=derived, state_modified_at=now)
-                )
+                self._writes.set(FILESYSTEMS, filesystem_id, state=derived, state_modified_at=now)
                 filesystem.state = derived
                 self._outbox.append(ObjectChanged((FILESYSTEM, filesystem_id), derived))
 
-    def _finish(self, session: Session, job: _RunJob, state: RunState, error: str | None) -> None:
+    def _finish(self, job: _RunJob, state: RunState, error: str | None) -> None:
         job.state = state
+        now = self.clock.now()
         self._jobs.pop(job.id, None)
         for step in job.steps:
             if step is not job.running_step:
                 self._steps_by_id.pop(step.id, None)
-        session.execute(
-            update(Job)
-            .where(Job.id == job.id)
-            .values(state=state, error=error, finished_at=self.clock.now())
-        )
-        session.execute(
-            update(Step)
-            .where(Step.job_id == job.id, Step.state == RunState.PENDING)
-            .values(state=RunState.CANCELLED)
-        )
+        self._writes.set(JOBS, job.id, state=state, error=error, finished_at=now)
+        started = job.next_step + (1 if job.running_step is not None else 0)
+        for step_id in job.step_ids[started:] if job.steps else job.step_ids:
+            self._writes.set(STEPS, step_id, state=RunState.CANCELLED)
         self._outbox.append(JobChanged(job.id, state, error))
         self.locks.release(job.id)
         for dependent_id in sorted(self._dependents.pop(job.id, ())):
@@ -962,32 +974,13 @@ class Scheduler:
             if remaining is None:
                 continue
             remaining.discard(job.id)
+            self._command_outcomes[command_id].append(state)
             if not remaining:
                 del self._command_jobs[command_id]
-                self._finish_command(session, command_id)
-
-    def _mark_command_running(self, session: Session, command_id: int) -> None:
-        changed = session.execute(
-            update(Command)
-            .where(Command.id == command_id, Command.state == RunState.PENDING)
-            .values(state=RunState.RUNNING)
-        )
-        if changed.rowcount:  # type: ignore[attr-defined]
-            self._outbox.append(CommandChanged(command_id, RunState.RUNNING))
-
-    def _finish_command(self, session: Session, command_id: int) -> None:
-        states = session.scalars(
-            select(Job.state)
-            .join(command_jobs, command_jobs.c.job_id == Job.id)
-            .where(command_jobs.c.command_id == command_id)
-        ).all()
-        outcome = _command_outcome(list(states))
-        session.execute(
-            update(Command)
-            .where(Command.id == command_id)
-            .values(state=outcome, finished_at=self.clock.now())
-        )
-        self._outbox.append(CommandChanged(command_id, outcome))
+                outcome = _command_outcome(self._command_outcomes.pop(command_id))
+                self._running_commands.discard(command_id)
+                self._writes.set(COMMANDS, command_id, state=outcome, finished_at=now)
+                self._outbox.append(CommandChanged(command_id, outcome))
 
     # --- cancel ---------------------------------------------------------------------------------
 
@@ -1002,7 +995,7 @@ class Scheduler:
                 if job is None:
                     continue
                 if job.state == RunState.PENDING:
-                    self._finish(session, job, RunState.CANCELLED, reason)
+                    self._finish(job, RunState.CANCELLED, reason)
                     continue
                 job.cancel_requested = reason
                 if job.running_step is not None and job.cancellable:
@@ -1015,9 +1008,7 @@ class Scheduler:
                     self._events.append(
                         self._note(job, "cannot be interrupted: its running step finishes first")
                     )
-            if self._events:
-                session.execute(insert(Event), self._events)
-                self._events = []
+            self._write(session)
         self.pump()
 
     def _note(self, job: _RunJob, text: str) -> dict[str, Any]:

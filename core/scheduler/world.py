@@ -88,6 +88,7 @@ class FilesystemNode:
     monitor_only: bool
     member_ids: list[int] = field(default_factory=list)
     """MDTs first (by index), then OSTs (by index)."""
+    members_by_kind: dict[TargetKind, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -161,8 +162,9 @@ class World:
         return f"{self.filesystems[mount.filesystem_id].name} on {self.hosts[mount.host_id].label}"
 
     def members(self, filesystem_id: int, kind: TargetKind | None = None) -> list[TargetNode]:
-        members = (self.targets[t] for t in self.filesystems[filesystem_id].member_ids)
-        return [t for t in members if kind is None or t.kind == kind]
+        filesystem = self.filesystems[filesystem_id]
+        ids = filesystem.member_ids if kind is None else filesystem.members_by_kind.get(kind, [])
+        return [self.targets[t] for t in ids]
 
 
 def load_world(session: Session) -> World:
@@ -259,7 +261,9 @@ def load_world(session: Session) -> World:
         world.filesystems_by_mgs[f.mgs_id].append(f.id)
     for target in world.targets.values():
         if target.filesystem_id is not None and target.filesystem_id in world.filesystems:
-            world.filesystems[target.filesystem_id].member_ids.append(target.id)
+            filesystem = world.filesystems[target.filesystem_id]
+            filesystem.member_ids.append(target.id)
+            filesystem.members_by_kind.setdefault(target.kind, []).append(target.id)
     for c in session.execute(
         select(
             ClientMount.id,
