@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from core.errors import InvalidTransitionError
@@ -167,7 +168,14 @@ class StateMachine(Generic[S]):
         """Every state reachable from begin, with the shortest chain leading there."""
         return self._shortest_paths(begin)
 
+    @cached_property
+    def _paths_cache(self) -> dict[S, dict[S, list[Transition[S]]]]:
+        return {}
+
     def _shortest_paths(self, begin: S) -> dict[S, list[Transition[S]]]:
+        cached = self._paths_cache.get(begin)
+        if cached is not None:
+            return cached
         paths: dict[S, list[Transition[S]]] = {}
         queue: deque[tuple[S, list[Transition[S]]]] = deque([(begin, [])])
         visited = {begin}
@@ -178,6 +186,7 @@ class StateMachine(Generic[S]):
                     visited.add(transition.target)
                     paths[transition.target] = [*path, transition]
                     queue.append((transition.target, paths[transition.target]))
+        self._paths_cache[begin] = paths
         return paths
 
     def _no_route_message(

@@ -10,15 +10,26 @@ a transition an unfinished job will perform is shared instead of duplicated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from core.errors import ConflictError, InvalidTransitionError
-from core.scheduler.dependencies import DependOn, collect, leaves, unsatisfied
+from core.scheduler.dependencies import Dependency, DependOn, collect, leaves, unsatisfied
 from core.scheduler.locks import LockTable
-from core.scheduler.rules import MACHINE_OF, StepPlan, describe, needs, requirements, steps
+from core.scheduler.rules import (
+    MACHINE_OF,
+    StepPlan,
+    describe,
+    needs,
+    requirements,
+    serving_host,
+    steps,
+)
 from core.scheduler.rules import dependents as dependents_of
-from core.scheduler.world import Ref, World
+from core.scheduler.world import TARGET, Ref, World
+from core.states import TargetState
 
 
 @dataclass(frozen=True)
@@ -80,24 +91,50 @@ class Planner:
         self._describe_job = describe_job
         self.jobs: list[PlannedJob] = []
         self._planned_state: dict[Ref, str] = {}
+        self._known: dict[Ref, str] = {}
         self._last_planned: dict[Ref, int] = {}
         self._edges: dict[tuple[Ref, str, str], int] = {}
         self._stack: list[Ref] = []
         self._shared: set[int] = set()
+        self._needs: dict[tuple[str, Ref], Dependency] = {}
+        self._requirements: dict[tuple[Ref, str, int | None], Dependency] = {}
 
     def state_of(self, ref: Ref) -> str:
-        planned = self._planned_state.get(ref)
-        if planned is not None:
-            return planned
-        expected = self.locks.expected_state(ref)
-        return expected if expected is not None else self.world.state(ref)
+        """The state `ref` will be in once everything planned so far (here and by unfinished
+        jobs) has run."""
+        known = self._known.get(ref)
+        if known is None:
+            expected = self.locks.expected_state(ref)
+            known = self._known[ref] = expected if expected is not None else self.world.state(ref)
+        return known
 
     def plan_state(self, message: str, ref: Ref, state: str) -> Plan:
         """Plan `ref` → `state`, with everything it implies."""
         if not self.world.exists(ref):
             raise InvalidTransitionError(f"There is no {ref[0]} with id {ref[1]}.")
-        final = self._expand(ref, state)
+        with _collector_paused():
+            final = self._expand(ref, state)
         return Plan(message, self.jobs, final, self._shared)
+
+    def _needs_of(self, job: str, ref: Ref) -> Dependency:
+        """A job's needs depend only on relations, which do not change while planning."""
+        key = (job, ref)
+        found = self._needs.get(key)
+        if found is None:
+            found = self._needs[key] = needs(self.world, job, ref)
+        return found
+
+    def _requirements_of(self, ref: Ref, state: str) -> Dependency:
+        """A state's requirements depend on relations and, for a running target, on the server
+        it runs on."""
+        host = None
+        if ref[0] == TARGET and state == TargetState.MOUNTED:
+            host = serving_host(self.world, self.world.targets[ref[1]], self.state_of)
+        key = (ref, state, host)
+        found = self._requirements.get(key)
+        if found is None:
+            found = self._requirements[key] = requirements(self.world, ref, state, self.state_of)
+        return found
 
     def plan_job(
         self,
@@ -173,8 +210,8 @@ class Planner:
                     previous = known
                     continue
                 after: set[Handle] = set() if previous is None else {previous}
-                job_needs = needs(self.world, edge.job, ref)
-                new_requirements = requirements(self.world, ref, end, self.state_of)
+                job_needs = self._needs_of(edge.job, ref)
+                new_requirements = self._requirements_of(ref, end)
                 missing: list[DependOn] = []
                 named: set[Ref] = set()
                 collect(job_needs, self.state_of, missing, named)
@@ -204,10 +241,10 @@ class Planner:
                     after,
                 )
                 job.writes = [(ref, end)]
-                old_requirements = requirements(self.world, ref, begin, self.state_of)
+                old_requirements = self._requirements_of(ref, begin)
                 job.reads = (named | {leaf.ref for leaf in leaves(old_requirements)}) - {ref}
                 self._edges[(ref, begin, end)] = job.key
-                self._planned_state[ref] = end
+                self._planned_state[ref] = self._known[ref] = end
                 self._last_planned[ref] = job.key
                 previous = job.key
         finally:
@@ -218,7 +255,7 @@ class Planner:
         """The state `dependent` must reach before `ref` enters `new_state`, or None if its
         requirements on `ref` still hold."""
         state = self.state_of(dependent)
-        for leaf in leaves(requirements(self.world, dependent, state, self.state_of)):
+        for leaf in leaves(self._requirements_of(dependent, state)):
             if leaf.ref == ref and new_state not in leaf.acceptable:
                 if leaf.fix_state is None:
                     raise ConflictError(
@@ -253,3 +290,17 @@ class Planner:
         )
         self.jobs.append(job)
         return job
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Planning allocates many small objects and frees them all at the end; the cyclic garbage
+    collector would otherwise rescan the whole world again and again (it made planning grow
+    faster than linearly). Nothing planning builds is cyclic garbage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -16,6 +16,7 @@ from typing import Any
 from core.models import TargetKind
 from core.scheduler.dependencies import (
     NOTHING,
+    DependAll,
     Dependency,
     StateOf,
     all_of,
@@ -95,24 +96,11 @@ def requirements(world: World, ref: Ref, state: str, state_of: StateOf) -> Depen
         target = world.targets[ident]
         if state not in LIVE_TARGET:
             return NOTHING
-        gone = T.FORGOTTEN if target.monitor_only else T.REMOVED
-        parts: list[Dependency] = [
-            depend_on((HOST, m.host_id), HostState.CONFIGURED, PRESENT_HOST, gone)
-            for m in target.mounts
-        ]
-        if target.filesystem_id is not None:
-            parts.append(
-                depend_on(
-                    (FILESYSTEM, target.filesystem_id),
-                    FilesystemState.AVAILABLE,
-                    LIVE_FILESYSTEM,
-                    gone,
-                )
-            )
-        if state == T.MOUNTED:
-            host = serving_host(world, target, state_of)
-            parts.append(depend_on((LNET, host), LNetState.UP, (), T.UNMOUNTED))
-        return all_of(parts)
+        live = _live_target_requirements(target)
+        if state != T.MOUNTED:
+            return live
+        host = serving_host(world, target, state_of)
+        return DependAll((live, depend_on((LNET, host), LNetState.UP, (), T.UNMOUNTED)))
     if kind == FILESYSTEM:
         filesystem = world.filesystems[ident]
         if state not in LIVE_FILESYSTEM:
@@ -146,6 +134,29 @@ def requirements(world: World, ref: Ref, state: str, state_of: StateOf) -> Depen
             ]
         return all_of(parts)
     return NOTHING
+
+
+def _live_target_requirements(target: TargetNode) -> Dependency:
+    """What any live target needs of its servers and filesystem (kept on the target: it
+    depends only on relations)."""
+    if target.live_requirements is None:
+        gone = T.FORGOTTEN if target.monitor_only else T.REMOVED
+        parts: list[Dependency] = [
+            depend_on((HOST, m.host_id), HostState.CONFIGURED, PRESENT_HOST, gone)
+            for m in target.mounts
+        ]
+        if target.filesystem_id is not None:
+            parts.append(
+                depend_on(
+                    (FILESYSTEM, target.filesystem_id),
+                    FilesystemState.AVAILABLE,
+                    LIVE_FILESYSTEM,
+                    gone,
+                )
+            )
+        target.live_requirements = all_of(parts)
+    cached: Dependency = target.live_requirements
+    return cached
 
 
 def dependents(world: World, ref: Ref) -> list[Ref]:
