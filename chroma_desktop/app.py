@@ -15,11 +15,14 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
-from chroma_desktop.demo import DemoCluster, build_demo_model, describe_demo
+from agentlink.commands import AgentCommandRenderer
+from chroma_desktop.demo import DemoCluster, build_demo_model, describe_demo, describe_plan
 from chroma_desktop.failures import EXIT_OK, run_reporting_errors
 from core.database import open_database
 from core.models import Filesystem, Host
 from core.paths import HOME_ENV, app_paths
+from core.ports import OfflineGateway, SystemClock
+from core.scheduler import FILESYSTEM, Scheduler
 from core.version import installed_version
 
 PROGRAM = "chroma-desktop"
@@ -80,14 +83,27 @@ def demo() -> int:
                 build_demo_model(session, cluster)
         with database.session(actor="demo") as session:
             lines = describe_demo(session, cluster.fsname)
+            filesystem_id = session.scalars(
+                select(Filesystem.id).where(Filesystem.name == cluster.fsname)
+            ).one()
+        scheduler = Scheduler(
+            database,
+            OfflineGateway("the demo shows the plan only; simulated agents arrive next"),
+            AgentCommandRenderer(),
+            SystemClock(),
+        )
+        scheduler.start()
+        plan = scheduler.preview_state((FILESYSTEM, filesystem_id), "available")
         print(f"Chroma Desktop {installed_version()} - demo cluster")
         print(f"Database: {database.url} (schema {database.revision()})")
         print()
         print("\n".join(lines))
         print()
+        print("\n".join(describe_plan(plan, f"{cluster.fsname}-OST0000")))
+        print()
         print(
-            "Coming next: the job scheduler runs that plan against simulated agents, and this "
-            "command opens the window on the live cluster."
+            "Coming next: simulated agents run this plan, and this command opens the window "
+            "on the live cluster."
         )
     finally:
         database.close()

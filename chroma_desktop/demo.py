@@ -7,6 +7,7 @@ and the window land, the same layout is served by simulated agents and shown liv
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,7 +17,8 @@ from sqlalchemy.orm import Session
 from core import inventory
 from core.models import Filesystem, Host, Nid, Target, Volume
 from core.records import FilesystemRecord, filesystem_record
-from core.states import TARGET_MACHINE, HostState, LNetState, TargetState
+from core.scheduler import PlanPreview
+from core.states import HostState, LNetState
 
 GIB = 1 << 30
 
@@ -110,9 +112,24 @@ def describe_demo(session: Session, fsname: str) -> list[str]:
         size = target.volume.size_bytes or 0
         lines.append(f"  {target.name:<16} {target.state:<12} {size / GIB:>7.0f} GiB  on {servers}")
     lines.append(f"Clients will mount: mount -t lustre {record.mount_path} /mnt/{record.name}")
-    route = TARGET_MACHINE.route(TargetState.UNFORMATTED, TargetState.MOUNTED)
-    lines.append("")
-    lines.append(
-        "Each target is brought up by: " + " -> ".join(f"{t.job} ({t.verb})" for t in route)
-    )
+    return lines
+
+
+def describe_plan(plan: PlanPreview, target: str) -> list[str]:
+    """The dry run an admin sees before starting the filesystem: its size, and every step and
+    exact command line for one of its targets."""
+    servers = {step.host for job in plan.jobs for step in job.steps if step.host}
+    lines = [
+        f"Plan '{plan.message}': {len(plan.jobs)} jobs on {len(servers)} servers, "
+        f"run in parallel where their dependencies allow.",
+        f"Confirm first: {' '.join(plan.confirmations)}",
+        f"The jobs of {target} and what they run:",
+    ]
+    for job in plan.jobs:
+        if job.subject != target:
+            continue
+        lines.append(f"  {job.description}")
+        for step in job.steps:
+            lines.append(f"    on {step.host}: {step.description}")
+            lines += [f"      $ {shlex.join(argv)}" for argv in step.command_lines]
     return lines

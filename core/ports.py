@@ -118,6 +118,26 @@ class CommandRenderer(Protocol):
         ...
 
 
+class OfflineGateway:
+    """The gateway when no agent link runs (an archive opened offline, a dry run): every
+    action fails at once, saying why."""
+
+    def __init__(self, reason: str = "no agent link is running") -> None:
+        self.reason = reason
+
+    def run_action(
+        self, request: ActionRequest, on_output: OutputCallback | None = None
+    ) -> Future[ActionResult]:
+        future: Future[ActionResult] = Future()
+        future.set_result(
+            ActionResult(request.action_id, ActionStatus.FAILED, error=f"Not sent: {self.reason}.")
+        )
+        return future
+
+    def cancel_action(self, action_id: str) -> None:
+        return None
+
+
 class SystemClock:
     """The real clock."""
 

@@ -10,15 +10,24 @@ from datetime import UTC
 import keyring.backends.fail
 import pytest
 
+from agentlink.commands import AgentCommandRenderer
 from agentlink.secrets import KeyringSecretStore
 from core.errors import SecretStoreUnavailableError
-from core.fakes import FakeAgentGateway, FakeClock, MemorySecretStore, ScriptedReply
+from core.fakes import (
+    EchoCommandRenderer,
+    FakeAgentGateway,
+    FakeClock,
+    MemorySecretStore,
+    ScriptedReply,
+)
 from core.ports import (
     ActionOutput,
     ActionRequest,
     ActionStatus,
     AgentGateway,
     Clock,
+    CommandRenderer,
+    OfflineGateway,
     OutputStream,
     SecretStore,
     SystemClock,
@@ -30,6 +39,9 @@ PAIRS = [
     (SecretStore, MemorySecretStore),
     (SecretStore, KeyringSecretStore),
     (AgentGateway, FakeAgentGateway),
+    (AgentGateway, OfflineGateway),
+    (CommandRenderer, EchoCommandRenderer),
+    (CommandRenderer, AgentCommandRenderer),
 ]
 
 
@@ -149,3 +161,17 @@ def test_gateway_runs_an_action_id_at_most_once():
     with pytest.raises(ValueError, match="already used"):
         gateway.run_action(request("a1"))
     assert len(gateway.requests) == 1
+
+
+def test_offline_gateway_refuses_every_action_with_its_reason():
+    gateway = OfflineGateway("the archive is opened read-only")
+    result = gateway.run_action(request("a1")).result(timeout=5)
+    assert result.status == ActionStatus.FAILED
+    assert result.error == "Not sent: the archive is opened read-only."
+
+
+def test_command_renderers_refuse_bad_arguments_with_value_error():
+    with pytest.raises(ValueError, match="mount_point"):
+        AgentCommandRenderer().command_lines("mount_target", {"device": "/dev/sdb"})
+    with pytest.raises(ValueError, match="no_such_action"):
+        AgentCommandRenderer().command_lines("no_such_action", {})

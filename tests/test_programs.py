@@ -45,7 +45,13 @@ def test_the_demo_shows_the_cluster_and_the_plan(chroma_home: Path):
     assert "demofs-OST000b" in result.stdout
     assert "on oss6.demo.lustre -> oss5.demo.lustre" in result.stdout
     assert "mount -t lustre 10.0.0.1@tcp0:10.0.0.2@tcp0:/demofs /mnt/demofs" in result.stdout
-    assert "FormatTargetJob (Format) -> RegisterTargetJob (Register)" in result.stdout
+    assert "Plan 'Start demofs': 57 jobs on 8 servers" in result.stdout
+    assert (
+        "$ mkfs.lustre --ost --fsname=demofs --index=0 --mgsnode=10.0.0.1@tcp0 "
+        "--mgsnode=10.0.0.2@tcp0 --servicenode=10.0.0.3@tcp0 --servicenode=10.0.0.4@tcp0 "
+        "/dev/disk/by-id/scsi-demo-ost00"
+    ) in result.stdout
+    assert "$ mount -t lustre /dev/disk/by-id/scsi-demo-ost00 /mnt/demofs-OST0000" in result.stdout
     again = run("chroma-desktop", "--demo", home=chroma_home)
     assert again.returncode == 0, "a second demo run reuses the cluster"
 
