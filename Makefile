@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck layers pytest demo clean
+.PHONY: venv test lint typecheck layers pytest demo bench clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,9 @@ pytest: venv
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
 
 test: lint typecheck layers pytest
+
+bench: venv
+	$(BIN)/python bench/scheduler.py --json
 
 demo: venv
 	$(BIN)/chroma-desktop --demo

@@ -88,6 +88,19 @@ class Database:
             session.info[COMMAND_KEY] = command_id
             yield session
 
+    @contextmanager
+    def scratch_session(self, actor: str | None = None) -> Iterator[Session]:
+        """A unit of work that is always rolled back: a dry run of a request that creates
+        objects sees them, and nothing is kept."""
+        with self._sessions() as session:
+            session.info[ACTOR_KEY] = actor or default_actor()
+            session.info[COMMAND_KEY] = None
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     def revision(self) -> str | None:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -7,6 +7,7 @@ loop, planner.py for planning, rules.py for what each job needs and does, locks.
 from core.scheduler.scheduler import (
     CommandChanged,
     ConfirmationRequired,
+    FilesystemRequest,
     JobChanged,
     JobOption,
     JobPreview,
@@ -30,6 +31,7 @@ __all__ = [
     "TARGET",
     "CommandChanged",
     "ConfirmationRequired",
+    "FilesystemRequest",
     "JobChanged",
     "JobOption",
     "JobPreview",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +26,13 @@ from sqlalchemy.orm import Session
 
 from core import inventory
 from core.database import Database
-from core.errors import ChromaError, ConflictError, InvalidTransitionError, NotFoundError
+from core.errors import (
+    ChromaError,
+    ConflictError,
+    InvalidTransitionError,
+    NotFoundError,
+    ValidationError,
+)
 from core.models import (
     Command,
     ConfParam,
@@ -39,6 +45,7 @@ from core.models import (
     Step,
     Target,
     TargetMount,
+    Volume,
     command_jobs,
     job_dependencies,
 )
@@ -137,6 +144,17 @@ SchedulerEvent = (
 
 
 # --- what a plan looks like to the admin -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilesystemRequest:
+    """A new filesystem from chosen volumes: an existing MGS or a volume for a new MGT."""
+
+    name: str
+    mdt_volume_ids: tuple[int, ...]
+    ost_volume_ids: tuple[int, ...]
+    mgt_volume_id: int | None = None
+    mgs_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -373,6 +391,76 @@ class Scheduler:
             command_id = self._save(session, plan, actor, confirmed)
         self.pump()
         return command_id
+
+    def preview_create_filesystem(self, request: FilesystemRequest) -> PlanPreview:
+        """The dry run of creating a filesystem: nothing is saved."""
+        with self.database.scratch_session(actor=SCHEDULER_ACTOR) as session:
+            return self._preview(self._plan_new_filesystem(session, request))
+
+    def create_filesystem(
+        self, request: FilesystemRequest, *, actor: str, confirmed: bool = False
+    ) -> int:
+        """Create a filesystem from chosen volumes and bring it up, as one command."""
+        with self.database.session(actor=actor) as session:
+            command_id = self._save(
+                session, self._plan_new_filesystem(session, request), actor, confirmed
+            )
+        self.pump()
+        return command_id
+
+    def _plan_new_filesystem(self, session: Session, request: FilesystemRequest) -> Plan:
+        def volumes(ids: Sequence[int]) -> list[Volume]:
+            return [inventory.get_live(session, Volume, ident) for ident in ids]
+
+        mgs = (
+            None if request.mgs_id is None else inventory.get_live(session, Target, request.mgs_id)
+        )
+        mgt_volume = (
+            None
+            if request.mgt_volume_id is None
+            else inventory.get_live(session, Volume, request.mgt_volume_id)
+        )
+        filesystem = inventory.create_filesystem(
+            session,
+            request.name,
+            mgs=mgs,
+            mgt_volume=mgt_volume,
+            mdt_volumes=volumes(request.mdt_volume_ids),
+            ost_volumes=volumes(request.ost_volume_ids),
+        )
+        self._refresh_world(session)
+        return Planner(self.world, self.locks, self._describe_job).plan_state(
+            f"Create filesystem {request.name}", (FILESYSTEM, filesystem.id), "available"
+        )
+
+    def preview_add_servers(
+        self, addresses: Sequence[str], profile: str | None = None
+    ) -> PlanPreview:
+        with self.database.scratch_session(actor=SCHEDULER_ACTOR) as session:
+            return self._preview(self._plan_new_servers(session, addresses, profile))
+
+    def add_servers(
+        self, addresses: Sequence[str], *, actor: str, profile: str | None = None
+    ) -> int:
+        """Add servers and set each up, as one command; all or none are added."""
+        with self.database.session(actor=actor) as session:
+            plan = self._plan_new_servers(session, addresses, profile)
+            command_id = self._save(session, plan, actor, confirmed=True)
+        self.pump()
+        return command_id
+
+    def _plan_new_servers(
+        self, session: Session, addresses: Sequence[str], profile: str | None
+    ) -> Plan:
+        if not addresses:
+            raise ValidationError("servers", [], "give at least one server address")
+        hosts = [inventory.add_host(session, address, profile) for address in addresses]
+        self._refresh_world(session)
+        names = ", ".join(host.address for host in hosts)
+        return Planner(self.world, self.locks, self._describe_job).plan_states(
+            f"Add server{'s' if len(hosts) > 1 else ''} {names}",
+            [((HOST, host.id), "configured") for host in hosts],
+        )
 
     def preview_job(self, kind: str, ref: Ref) -> PlanPreview:
         with self.database.session(actor=SCHEDULER_ACTOR) as session:

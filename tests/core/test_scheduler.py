@@ -7,12 +7,13 @@ from sqlalchemy import func, select
 
 from core import inventory
 from core.database import Database
-from core.errors import InvalidTransitionError
+from core.errors import ConflictError, InvalidTransitionError, ValidationError
 from core.fakes import FakeAgentGateway, ScriptedReply
 from core.models import Command, Filesystem, Job, Step, Target
 from core.scheduler import (
     CommandChanged,
     ConfirmationRequired,
+    FilesystemRequest,
     ObjectChanged,
     RecheckNeeded,
     Scheduler,
@@ -313,3 +314,48 @@ def test_after_a_crash_nothing_is_left_running_and_nothing_reruns(database: Data
     assert sorted(recheck) == sorted(h.target(n) for n in h.targets)
     assert RecheckNeeded(tuple(recheck)) in events
     assert h.state(h.target("fs1-OST0000")) == "unformatted", "not assumed either way"
+
+
+def test_creating_a_filesystem_from_chosen_volumes_is_one_command(database: Database):
+    h = make_harness(database, running=True)
+    with database.session() as session:
+        spare = session.scalars(select(Target.volume_id)).all()
+        from core.models import Volume
+
+        free = [v.id for v in session.scalars(select(Volume)) if v.id not in spare]
+    request = FilesystemRequest(
+        name="scratch",
+        mgs_id=h.targets["MGS"],
+        mdt_volume_ids=(free[0],),
+        ost_volume_ids=(free[1],),
+    )
+    preview = h.scheduler.preview_create_filesystem(request)
+    assert preview.message == "Create filesystem scratch"
+    assert preview.jobs[-1].description == "Start scratch"
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Filesystem)) == 1, "dry run"
+    command_id = h.scheduler.create_filesystem(request, actor="alice", confirmed=True)
+    assert h.command(command_id)[0] == "succeeded"
+    with database.session() as session:
+        created = session.scalars(select(Filesystem).where(Filesystem.name == "scratch")).one()
+        assert created.state == "available"
+    bad = FilesystemRequest(
+        name="no-dashes", mgs_id=h.targets["MGS"], mdt_volume_ids=(), ost_volume_ids=()
+    )
+    with pytest.raises(ValidationError, match="filesystem name 'no-dashes'"):
+        h.scheduler.create_filesystem(bad, actor="alice", confirmed=True)
+
+
+def test_adding_servers_sets_each_up_in_one_command_or_adds_none(database: Database):
+    h = make_harness(database)
+    command_id = h.scheduler.add_servers(["oss3.lab", "oss4.lab:7001"], actor="alice")
+    state, jobs = h.command(command_id)
+    assert state == "succeeded"
+    assert [d for d, _, _ in jobs] == ["Set up server oss3.lab", "Set up server oss4.lab:7001"]
+    assert ("setup_server", "oss4") in h.actions()
+    with pytest.raises(ConflictError, match="already managed"):
+        h.scheduler.add_servers(["oss5.lab", "oss3.lab"], actor="alice")
+    with database.session() as session:
+        from core.models import Host
+
+        assert session.scalars(select(Host).where(Host.address == "oss5.lab")).all() == []
