@@ -155,30 +155,36 @@ class StateMachine(Generic[S]):
                 return transition
         return None
 
-    def route(self, begin: S, end: S, *, name: str | None = None) -> list[Transition[S]]:
-        """The shortest chain of transitions from begin to end ([] when already there)."""
+    def route(
+        self, begin: S | str, end: S | str, *, name: str | None = None
+    ) -> list[Transition[S]]:
+        """The shortest chain of transitions from begin to end ([] when already there). States
+        may be given as their values: a StrEnum member and its value are the same key."""
         if begin == end:
             return []
         paths = self._shortest_paths(begin)
-        if end not in paths:
+        found = paths.get(end)  # type: ignore[arg-type]
+        if found is None:
             raise InvalidTransitionError(self._no_route_message(begin, end, name, paths))
-        return paths[end]
+        route: list[Transition[S]] = found
+        return route
 
     def reachable(self, begin: S) -> dict[S, list[Transition[S]]]:
         """Every state reachable from begin, with the shortest chain leading there."""
         return self._shortest_paths(begin)
 
     @cached_property
-    def _paths_cache(self) -> dict[S, dict[S, list[Transition[S]]]]:
+    def _paths_cache(self) -> dict[S | str, dict[S, list[Transition[S]]]]:
         return {}
 
-    def _shortest_paths(self, begin: S) -> dict[S, list[Transition[S]]]:
+    def _shortest_paths(self, begin: S | str) -> dict[S, list[Transition[S]]]:
         cached = self._paths_cache.get(begin)
         if cached is not None:
             return cached
         paths: dict[S, list[Transition[S]]] = {}
-        queue: deque[tuple[S, list[Transition[S]]]] = deque([(begin, [])])
-        visited = {begin}
+        start = begin if isinstance(begin, self.states) else self.states(begin)
+        queue: deque[tuple[S, list[Transition[S]]]] = deque([(start, [])])
+        visited = {start}
         while queue:
             state, path = queue.popleft()
             for transition in self.edges_from(state):
@@ -191,8 +197,8 @@ class StateMachine(Generic[S]):
 
     def _no_route_message(
         self,
-        begin: S,
-        end: S,
+        begin: S | str,
+        end: S | str,
         name: str | None,
         paths: dict[S, list[Transition[S]]],
     ) -> str:

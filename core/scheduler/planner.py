@@ -194,9 +194,11 @@ class Planner:
             return handle
         machine = MACHINE_OF[ref[0]]
         try:
-            route = machine.route(
-                machine.states(current), machine.states(wanted), name=self.world.name(ref)
-            )
+            try:
+                route = machine.route(current, wanted)
+            except InvalidTransitionError:  # say it again, naming the object (rare, so lazily)
+                machine.route(current, wanted, name=self.world.name(ref))
+                raise
         except InvalidTransitionError as error:
             writer = self.locks.writer(ref)
             if ref in self._planned_state or not isinstance(writer, int):
@@ -247,8 +249,9 @@ class Planner:
                     after,
                 )
                 job.writes = [(ref, end)]
-                old_requirements = self._requirements_of(ref, begin)
-                job.reads = (named | {leaf.ref for leaf in leaves(old_requirements)}) - {ref}
+                named.update(leaf.ref for leaf in leaves(self._requirements_of(ref, begin)))
+                named.discard(ref)
+                job.reads = named
                 self._edges[(ref, begin, end)] = job.key
                 self._planned_state[ref] = self._known[ref] = end
                 self._last_planned[ref] = job.key

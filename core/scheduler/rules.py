@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from core.models import TargetKind
@@ -99,8 +100,7 @@ def requirements(world: World, ref: Ref, state: str, state_of: StateOf) -> Depen
         live = _live_target_requirements(target)
         if state != T.MOUNTED:
             return live
-        host = serving_host(world, target, state_of)
-        return DependAll((live, depend_on((LNET, host), LNetState.UP, (), T.UNMOUNTED)))
+        return DependAll((live, _lnet_up_or_stop(serving_host(world, target, state_of))))
     if kind == FILESYSTEM:
         filesystem = world.filesystems[ident]
         if state not in LIVE_FILESYSTEM:
@@ -178,12 +178,25 @@ def dependents(world: World, ref: Ref) -> list[Ref]:
 # --- job needs --------------------------------------------------------------------------------
 
 
+@cache
 def _lnet_up(host_id: int) -> Dependency:
     return depend_on((LNET, host_id), LNetState.UP)
 
 
+@cache
 def _configured(host_id: int) -> Dependency:
     return depend_on((HOST, host_id), HostState.CONFIGURED)
+
+
+@cache
+def _lnet_up_on_any(host_ids: tuple[int, ...]) -> Dependency:
+    return any_of(_lnet_up(h) for h in host_ids)
+
+
+@cache
+def _lnet_up_or_stop(host_id: int) -> Dependency:
+    """A running target's requirement on the LNet of its server."""
+    return depend_on((LNET, host_id), LNetState.UP, (), T.UNMOUNTED)
 
 
 def _started_before(world: World, target: TargetNode) -> list[Dependency]:
@@ -232,7 +245,7 @@ def needs(world: World, job: str, ref: Ref) -> Dependency:
         if job == "StartTargetJob":
             return all_of(
                 [
-                    any_of(_lnet_up(h) for h in hosts),
+                    _lnet_up_on_any(tuple(hosts)),
                     *_started_before(world, target),
                 ]
             )
