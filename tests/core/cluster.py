@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from core import inventory
-from core.models import Host, Nid, Volume
+from core.models import Filesystem, Host, Nid, Volume
 from core.states import LNetState
 
 
@@ -50,3 +50,18 @@ def build_small_cluster(session: Session) -> SmallCluster:
         inventory.add_volume_node(session, ambiguous, hosts[name], "/dev/mapper/both")
     volumes["both"] = ambiguous
     return SmallCluster(hosts, volumes)
+
+
+def build_small_filesystem(
+    session: Session, osts: tuple[str, ...] = ("ost0", "ost1")
+) -> Filesystem:
+    """The small cluster with fs1 on it: a new MGT, one MDT and the given OST volumes."""
+    cluster = build_small_cluster(session)
+    v = cluster.volumes
+    return inventory.create_filesystem(
+        session,
+        "fs1",
+        mgt_volume=v["mgt"],
+        mdt_volumes=[v["mdt"]],
+        ost_volumes=[v[name] for name in osts],
+    )

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from agentlink.commands import AgentCommandRenderer
-from core import inventory
 from core.database import Database
 from core.fakes import FakeAgentGateway, FakeClock
 from core.models import Command, Filesystem, Host, Job, LNetConfiguration, Target, TargetMount
 from core.scheduler import FILESYSTEM, HOST, LNET, TARGET, Ref, Scheduler, SchedulerEvent
-from tests.core.cluster import build_small_cluster
+from tests.core.cluster import build_small_filesystem
 
 
 @dataclass
@@ -81,17 +80,9 @@ class Harness:
 
 def make_harness(database: Database, *, running: bool = False, limit: int = 4) -> Harness:
     with database.session(actor="test") as session:
-        cluster = build_small_cluster(session)
-        v = cluster.volumes
-        filesystem = inventory.create_filesystem(
-            session,
-            "fs1",
-            mgt_volume=v["mgt"],
-            mdt_volumes=[v["mdt"]],
-            ost_volumes=[v["ost0"], v["ost1"]],
-        )
+        filesystem = build_small_filesystem(session)
+        hosts = {host.address.split(".")[0]: host.id for host in session.scalars(select(Host))}
         targets = {t.name: t.id for t in [filesystem.mgs, *filesystem.targets]}
-        hosts = {name: host.id for name, host in cluster.hosts.items()}
         filesystem_id = filesystem.id
     gateway = FakeAgentGateway()
     harness_events: list[SchedulerEvent] = []

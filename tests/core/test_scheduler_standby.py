@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from agentlink.commands import AgentCommandRenderer
-from core import inventory
 from core.database import open_database
 from core.fakes import FakeAgentGateway, FakeClock
 from core.scheduler import Scheduler
 from core.scheduler.service import SchedulerService
-from tests.core.cluster import build_small_cluster
+from tests.children import start_child
+from tests.core.cluster import build_small_filesystem
 from tests.postgres import ThrowawayPostgres
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.postgresql
@@ -29,23 +24,8 @@ def test_a_standby_takes_over_within_ten_seconds(postgres_server: ThrowawayPostg
     url = postgres_server.url(postgres_server.create_database())
     database = open_database(url)
     with database.session() as session:
-        cluster = build_small_cluster(session)
-        v = cluster.volumes
-        filesystem_id = inventory.create_filesystem(
-            session,
-            "fs1",
-            mgt_volume=v["mgt"],
-            mdt_volumes=[v["mdt"]],
-            ost_volumes=[v["ost0"]],
-        ).id
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.core.standby_child", url, str(filesystem_id)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+        filesystem_id = build_small_filesystem(session, osts=("ost0",)).id
+    child = start_child("tests.core.standby_child", url, str(filesystem_id))
     gateway = FakeAgentGateway()
     standby = SchedulerService(
         database, lambda: Scheduler(database, gateway, AgentCommandRenderer(), FakeClock())
