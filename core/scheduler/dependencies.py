@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from core.scheduler.world import Ref
 
@@ -31,6 +31,11 @@ class DependOn:
 @dataclass(frozen=True)
 class DependAll:
     parts: tuple[Dependency, ...]
+
+    @cached_property
+    def refs(self) -> frozenset[Ref]:
+        """Every object named anywhere inside (computed once: dependencies are shared)."""
+        return frozenset(leaf.ref for leaf in leaves(self))
 
     def satisfied(self, state_of: StateOf) -> bool:
         return all(part.satisfied(state_of) for part in self.parts)

@@ -16,7 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from core.errors import ConflictError, InvalidTransitionError
-from core.scheduler.dependencies import Dependency, DependOn, collect, leaves, unsatisfied
+from core.scheduler.dependencies import (
+    DependAll,
+    Dependency,
+    DependOn,
+    collect,
+    leaves,
+    unsatisfied,
+)
 from core.scheduler.locks import LockTable
 from core.scheduler.rules import (
     MACHINE_OF,
@@ -249,7 +256,11 @@ class Planner:
                     after,
                 )
                 job.writes = [(ref, end)]
-                named.update(leaf.ref for leaf in leaves(self._requirements_of(ref, begin)))
+                old_requirements = self._requirements_of(ref, begin)
+                if isinstance(old_requirements, DependAll):
+                    named.update(old_requirements.refs)
+                else:
+                    named.update(leaf.ref for leaf in leaves(old_requirements))
                 named.discard(ref)
                 job.reads = named
                 self._edges[(ref, begin, end)] = job.key

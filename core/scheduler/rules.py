@@ -83,12 +83,14 @@ class StepPlan:
 def serving_host(world: World, target: TargetNode, state_of: StateOf) -> int:
     """Where a target runs, or will run when started: its active mount, else the first of its
     servers whose LNet is (expected) up, else its primary."""
-    if target.active is not None:
-        return target.active.host_id
-    for mount in target.mounts:
+    mounts = target.mounts
+    for mount in mounts:
+        if mount.active:
+            return mount.host_id
+    for mount in mounts:
         if state_of((LNET, mount.host_id)) == LNetState.UP:
             return mount.host_id
-    return target.primary.host_id
+    return mounts[0].host_id
 
 
 def requirements(world: World, ref: Ref, state: str, state_of: StateOf) -> Dependency:
@@ -205,11 +207,15 @@ def _started_before(world: World, target: TargetNode) -> list[Dependency]:
     if target.filesystem_id is None:
         return []
     filesystem = world.filesystems[target.filesystem_id]
-    parts: list[Dependency] = [depend_on((TARGET, filesystem.mgs_id), T.MOUNTED)]
     first_mdt = next(iter(filesystem.members_by_kind.get(TargetKind.MDT, [])), None)
-    if first_mdt is not None and first_mdt != target.id:
-        parts.append(depend_on((TARGET, first_mdt), T.MOUNTED))
-    return parts
+    if first_mdt is None or first_mdt == target.id:
+        return [_mounted(filesystem.mgs_id)]
+    return [_mounted(filesystem.mgs_id), _mounted(first_mdt)]
+
+
+@cache
+def _mounted(target_id: int) -> Dependency:
+    return depend_on((TARGET, target_id), T.MOUNTED)
 
 
 def _mgs_hosts(world: World, target: TargetNode) -> list[int]:
