@@ -46,6 +46,10 @@ class DependAny:
     parts: tuple[Dependency, ...]
     """In order of preference: the planner satisfies the first when none holds."""
 
+    @cached_property
+    def refs(self) -> frozenset[Ref]:
+        return frozenset(leaf.ref for leaf in leaves(self))
+
     def satisfied(self, state_of: StateOf) -> bool:
         return not self.parts or any(part.satisfied(state_of) for part in self.parts)
 
@@ -106,9 +110,9 @@ def collect(
         for part in dependency.parts:
             collect(part, state_of, missing, refs)
         return
+    refs.update(dependency.refs)
     held = False
     for part in dependency.parts:
-        refs.update(leaf.ref for leaf in leaves(part))
         held = held or part.satisfied(state_of)
     if not held and dependency.parts:
         missing.extend(unsatisfied(dependency.parts[0], state_of))

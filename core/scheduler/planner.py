@@ -275,7 +275,10 @@ class Planner:
         """The state `dependent` must reach before `ref` enters `new_state`, or None if its
         requirements on `ref` still hold."""
         state = self.state_of(dependent)
-        for leaf in leaves(self._requirements_of(dependent, state)):
+        requirement = self._requirements_of(dependent, state)
+        if isinstance(requirement, DependAll) and ref not in requirement.refs:
+            return None
+        for leaf in leaves(requirement):
             if leaf.ref == ref and new_state not in leaf.acceptable:
                 if leaf.fix_state is None:
                     raise ConflictError(
