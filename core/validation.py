@@ -62,6 +62,12 @@ def validate_hostname(name: str, field: str = "host name") -> str:
     if not isinstance(name, str) or not name or len(name) > 253:
         raise ValidationError(field, name, "a host name has 1 to 253 characters")
     labels = name.rstrip(".").split(".")
+    if all(label.isascii() and label.isdigit() for label in labels):
+        raise ValidationError(
+            field,
+            name,
+            "it looks like an IPv4 address but is not one (no leading zeros, each part 0 to 255)",
+        )
     if not all(_HOST_LABEL.fullmatch(label) for label in labels):
         raise ValidationError(
             field,
@@ -103,7 +109,7 @@ def parse_server_address(text: str) -> ServerAddress:
         host, port_text = text.split(":")
     port = None
     if port_text is not None:
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
             raise ValidationError("server address", text, "the port is a number from 1 to 65535")
         port = int(port_text)
     try:

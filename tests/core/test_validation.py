@@ -97,6 +97,8 @@ def test_server_addresses_round_trip(host: str, port: int | None):
         ("oss1:99999", "port is a number from 1 to 65535"),
         ("[fe80::1", "needs its ]"),
         ("", "give a host name"),
+        ("oss1:²", "port is a number from 1 to 65535"),
+        ("10.0.0.01", "looks like an IPv4 address but is not one"),
     ],
 )
 def test_bad_server_addresses_say_what_is_wrong(bad: str, says: str):
