@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
@@ -184,3 +186,15 @@ def test_versions_with_nothing_in_common_end_the_link_saying_so():
     (failure,) = ready
     assert failure.check(LinkError)
     assert "upgrade the older of the two" in failure.getErrorMessage()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=64), max_size=8))
+def test_any_bytes_from_a_peer_end_in_a_reason_or_nothing_never_a_crash(chunks: list[bytes]):
+    desktop, transport = lone_desktop(Clock())
+    desktop.dataReceived(encode(Message(Op.HELLO, 1, {"name": "oss1"})))
+    for chunk in chunks:
+        desktop.dataReceived(chunk)
+    if desktop.closed_reason is not None:
+        assert transport.disconnecting
+        assert sent(transport)[-1].op == Op.ERROR
