@@ -108,6 +108,7 @@ class LinkProtocol(Protocol):
             self._timer.cancel()
         self._timer = None
         why = self.closed_reason or reason.getErrorMessage()
+        self.closed_reason = why  # nothing more is sent or accepted on this link
         pending, self._pending = self._pending, {}
         for waiting in pending.values():
             waiting.errback(LinkError(f"the link to {self._peer_name()} was lost: {why}"))
