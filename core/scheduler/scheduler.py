@@ -60,10 +60,19 @@ from core.ports import (
     CommandRenderer,
     OutputStream,
 )
-from core.scheduler.dependencies import unsatisfied
+from core.scheduler.dependencies import leaves, unsatisfied
 from core.scheduler.locks import LockTable
 from core.scheduler.planner import Existing, Plan, PlannedJob, Planner
-from core.scheduler.rules import MACHINE_OF, StepPlan, needs, steps
+from core.scheduler.rules import (
+    MACHINE_OF,
+    StepPlan,
+    needs,
+    requirements,
+    steps,
+)
+from core.scheduler.rules import (
+    dependents as dependents_of,
+)
 from core.scheduler.world import (
     CLIENT_MOUNT,
     FILESYSTEM,
@@ -235,6 +244,10 @@ class _RunJob:
     state: RunState = RunState.PENDING
     waiting_for: set[int] = field(default_factory=set)
     failed_dependencies: list[str] = field(default_factory=list)
+    required: set[int] = field(default_factory=set)
+    """The jobs the planner made this one depend on: if one does not succeed, this one does
+    not run (the others it waits for only come first)."""
+    failed_required: list[str] = field(default_factory=list)
     steps: list[_RunStep] = field(default_factory=list)
     next_step: int = 0
     running_step: _RunStep | None = None
@@ -585,6 +598,7 @@ class Scheduler:
                 job.cancellable,
             )
             run.waiting_for = {d for d in explicit | set(waits) if d in self._jobs}
+            run.required = explicit & run.waiting_for
             for dependency in run.waiting_for:
                 self._dependents[dependency].add(job_id)
             self._jobs[job_id] = run
@@ -755,6 +769,8 @@ class Scheduler:
             return job.cancel_requested
         if not world.exists(job.ref):
             return f"{job.ref[0]} {job.ref[1]} no longer exists."
+        if job.failed_required:
+            return f"It did not run because {'; '.join(job.failed_required)}."
         current = world.state(job.ref)
         because = ""
         if job.failed_dependencies:
@@ -766,6 +782,18 @@ class Scheduler:
                 f"It needs {world.name(dependency.ref)} {dependency.preferred}, but it is "
                 f"{world.state(dependency.ref)}{because}."
             )
+        if job.to_state is not None:
+            # Those that depend on this object must already be where it leaves them.
+            for dependent in dependents_of(world, job.ref):
+                if not world.exists(dependent):
+                    continue
+                state = world.state(dependent)
+                for leaf in leaves(requirements(world, dependent, state, world.state)):
+                    if leaf.ref == job.ref and job.to_state not in leaf.acceptable:
+                        return (
+                            f"{world.name(dependent)} is {state} and still depends on "
+                            f"{world.name(job.ref)}{because}."
+                        )
         return None
 
     def _prepare_steps(self, session: Session, job: _RunJob) -> None:
@@ -1055,6 +1083,8 @@ class Scheduler:
             dependent.waiting_for.discard(job.id)
             if state != RunState.SUCCEEDED:
                 dependent.failed_dependencies.append(f"{job.description} {state}")
+                if job.id in dependent.required:
+                    dependent.failed_required.append(f"{job.description} {state}")
             if not dependent.waiting_for:
                 self._ready.append(dependent_id)
         for command_id in sorted(self._job_commands.pop(job.id, ())):

@@ -359,3 +359,24 @@ def test_adding_servers_sets_each_up_in_one_command_or_adds_none(database: Datab
         from core.models import Host
 
         assert session.scalars(select(Host).where(Host.address == "oss5.lab")).all() == []
+
+
+def test_a_filesystem_is_not_removed_while_a_target_of_it_could_not_be(database: Database):
+    """Found by the random-sequence test: removing fs1 went on after an OST's removal failed,
+    leaving a live OST of a removed filesystem."""
+    h = make_harness(database, running=True)
+    h.gateway.script(
+        "unconfigure_target_mount",
+        ScriptedReply(error="rmdir: Device or resource busy"),
+        host="oss1.lab",
+    )
+    command_id = h.scheduler.request_state(h.fs, "removed", actor="alice", confirmed=True)
+    state, jobs = h.command(command_id)
+    by_name = {description: (job_state, error) for description, job_state, error in jobs}
+    assert state == "failed"
+    assert by_name["Remove fs1-OST0000"][0] == "failed"
+    assert by_name["Remove fs1"][0] == "cancelled"
+    assert "Remove fs1-OST0000 failed" in by_name["Remove fs1"][1]
+    assert h.state(h.fs) == "stopped"
+    assert h.state(h.target("fs1-OST0000")) == "unmounted"
+    assert h.scheduler.available_transitions(h.target("fs1-OST0000")), "still manageable"
