@@ -10,6 +10,19 @@ from core import inventory
 from core.models import Filesystem, Host, Nid, Volume
 from core.states import LNetState
 
+FORMAT_OST1 = (
+    "mkfs.lustre",
+    "--ost",
+    "--fsname=fs1",
+    "--index=1",
+    "--mgsnode=10.0.0.1@tcp0",
+    "--mgsnode=10.0.0.2@tcp0",
+    "--servicenode=10.0.0.4@tcp0",
+    "--servicenode=10.0.0.3@tcp0",
+    "/dev/mapper/ost1",
+)
+"""How fs1-OST0001 of the small filesystem is formatted on oss2: its MGS pair, then its own pair."""
+
 
 @dataclass
 class SmallCluster:

@@ -19,6 +19,7 @@ from core.scheduler import (
     Scheduler,
     StepOutputArrived,
 )
+from tests.core.cluster import FORMAT_OST1
 from tests.core.scheduler_harness import make_harness
 
 
@@ -38,17 +39,7 @@ def test_dry_run_shows_the_ordered_plan_with_exact_commands_and_saves_nothing(
     (step,) = format_ost.steps
     assert step.host == "oss2.lab"
     assert step.action == "format_target"
-    assert step.command_lines[0] == (
-        "mkfs.lustre",
-        "--ost",
-        "--fsname=fs1",
-        "--index=1",
-        "--mgsnode=10.0.0.1@tcp0",
-        "--mgsnode=10.0.0.2@tcp0",
-        "--servicenode=10.0.0.4@tcp0",
-        "--servicenode=10.0.0.3@tcp0",
-        "/dev/mapper/ost1",
-    )
+    assert step.command_lines[0] == FORMAT_OST1
     assert plan.confirmations == ("Format this volume? Anything stored on it is destroyed.",)
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 0
