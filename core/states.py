@@ -171,7 +171,7 @@ class StateMachine(Generic[S]):
 
     def reachable(self, begin: S) -> dict[S, list[Transition[S]]]:
         """Every state reachable from begin, with the shortest chain leading there."""
-        return self._shortest_paths(begin)
+        return dict(self._shortest_paths(begin))  # a copy: the cache stays as computed
 
     @cached_property
     def _paths_cache(self) -> dict[S | str, dict[S, list[Transition[S]]]]:

@@ -161,9 +161,10 @@ class Planner:
         """Plan a job that is not a state change (failover, applying conf params): its needs are
         brought about first and it write-locks `ref` at its current expected state."""
         current = self.state_of(ref)
+        job_needs = self._needs_of(kind, ref)
         after: set[Handle] = set()
         self._stack.append(ref)
-        for dependency in unsatisfied(needs(self.world, kind, ref), self.state_of):
+        for dependency in unsatisfied(job_needs, self.state_of):
             if dependency.ref == ref:
                 raise InvalidTransitionError(
                     f"{description} needs {self.world.name(ref)} {dependency.preferred}, "
@@ -173,7 +174,7 @@ class Planner:
         self._stack.pop()
         job = self._add(kind, ref, None, None, description, confirmation, True, after)
         job.writes = [(ref, writes_state or current)]
-        job.reads |= {leaf.ref for leaf in leaves(needs(self.world, kind, ref))} - {ref}
+        job.reads |= {leaf.ref for leaf in leaves(job_needs)} - {ref}
         return Plan(message, self.jobs, job.key, self._shared)
 
     # --- expansion ----------------------------------------------------------------------------

@@ -9,7 +9,6 @@ the exact command lines come from the CommandRenderer port.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -299,7 +298,7 @@ def _nid_groups(world: World, host_ids: list[int]) -> tuple[list[list[str]], str
     return groups, reason
 
 
-def _format_steps(world: World, target: TargetNode, state_of: StateOf) -> list[StepPlan]:
+def _format_steps(world: World, target: TargetNode) -> list[StepPlan]:
     hosts = [m.host_id for m in target.mounts]
     service, unknown_service = _nid_groups(world, hosts)
     mgs, unknown_mgs = _nid_groups(world, _mgs_hosts(world, target))
@@ -333,7 +332,7 @@ def _target_steps(world: World, job: str, target: TargetNode, state_of: StateOf)
 
     primary = target.primary
     if job == "FormatTargetJob":
-        return _format_steps(world, target, state_of)
+        return _format_steps(world, target)
     if job == "RegisterTargetJob":
         if target.kind == TargetKind.MGT:
             return []
@@ -482,6 +481,3 @@ def describe(world: World, job: str, ref: Ref, verb: str | None) -> str:
     if ref[0] == LNET:
         return f"{verb} on {world.hosts[ref[1]].label}"
     return f"{verb} {name}"
-
-
-StepsFunction = Callable[[World, str, Ref, StateOf], list[StepPlan]]

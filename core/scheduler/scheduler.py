@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -407,7 +408,7 @@ class Scheduler:
 
     def preview_create_filesystem(self, request: FilesystemRequest) -> PlanPreview:
         """The dry run of creating a filesystem: nothing is saved."""
-        with self.database.scratch_session(actor=SCHEDULER_ACTOR) as session:
+        with self._scratch() as session:
             return self._preview(self._plan_new_filesystem(session, request))
 
     def create_filesystem(
@@ -449,8 +450,19 @@ class Scheduler:
     def preview_add_servers(
         self, addresses: Sequence[str], profile: str | None = None
     ) -> PlanPreview:
-        with self.database.scratch_session(actor=SCHEDULER_ACTOR) as session:
+        with self._scratch() as session:
             return self._preview(self._plan_new_servers(session, addresses, profile))
+
+    @contextmanager
+    def _scratch(self) -> Iterator[Session]:
+        """A session rolled back at the end, for dry runs of requests that create objects; the
+        world they planned on (with those objects) is dropped too, keeping the run loop's."""
+        world = self.world
+        try:
+            with self.database.scratch_session(actor=SCHEDULER_ACTOR) as session:
+                yield session
+        finally:
+            self.world = world
 
     def add_servers(
         self, addresses: Sequence[str], *, actor: str, profile: str | None = None

@@ -325,6 +325,7 @@ def test_creating_a_filesystem_from_chosen_volumes_is_one_command(database: Data
     assert preview.jobs[-1].description == "Start scratch"
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Filesystem)) == 1, "dry run"
+    assert {f.name for f in h.scheduler.world.filesystems.values()} == {"fs1"}
     command_id = h.scheduler.create_filesystem(request, actor="alice", confirmed=True)
     assert h.command(command_id)[0] == "succeeded"
     with database.session() as session:
