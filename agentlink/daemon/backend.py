@@ -1,0 +1,91 @@
+"""What an agent does on its server, behind one interface: run commands and observe the machine.
+
+Layer: agentlink.daemon (imports nothing of core). Thread: the agent's reactor thread calls
+every method; `run` answers with a Deferred, the observers return at once. The real Linux and
+Lustre backend (its own issue) and the cluster simulator both implement `AgentBackend`, so the
+dispatcher, the link and the desktop cannot tell them apart.
+
+What the observers return is plain data (str, int, float, bool, None, lists and dicts of them)
+so that it crosses the wire as msgpack unchanged:
+
+- `devices()`: the block devices this server sees, one `DeviceRecord` each.
+- `lustre_state()`: one `LustreState`: LNet's state, this server's NIDs and the Lustre targets
+  mounted here.
+- `collect(now)`: the records produced since the last call: statistics samples (`StatRecord`)
+  and syslog lines (`LogRecord`). The agent numbers them, keeps them in its bounded journal on
+  disk and pushes them; the desktop backfills from the journal what it missed while away.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol, TypedDict
+
+from agentlink.daemon.dispatch import Runner
+
+
+class DeviceRecord(TypedDict):
+    path: str
+    """The stable path the desktop uses, e.g. /dev/disk/by-id/scsi-SIM0001."""
+    serial: str
+    """The same for every server that sees this LUN: how the desktop pairs HA nodes."""
+    size_bytes: int
+    major_minor: str
+    filesystem: str | None
+    """"lustre" once formatted, None when blank."""
+    label: str | None
+    """The Lustre label once formatted ("MGS", "demofs-OST0003"); "demofs:OST0003" style labels
+    before the first registration are reported as they are."""
+
+
+class MountRecord(TypedDict):
+    label: str
+    device: str
+    mount_point: str
+    recovery: str
+    """"COMPLETE", "RECOVERING" or "INACTIVE", as /proc reports it."""
+
+
+class LustreState(TypedDict):
+    lnet: Literal["unloaded", "loaded", "up"]
+    nids: list[str]
+    mounts: list[MountRecord]
+    boot_time: float
+    """Seconds since the epoch when the server booted: a new value means it rebooted."""
+
+
+class StatRecord(TypedDict):
+    kind: Literal["stat"]
+    t: float
+    """Seconds since the epoch."""
+    subject: str
+    """A target label ("demofs-OST0001"), "node" or "lnet"."""
+    metric: str
+    """e.g. "read_bytes", "write_bytes", "kbytesfree", "num_exports", "cpu_user"."""
+    value: float
+
+
+class LogRecord(TypedDict):
+    kind: Literal["log"]
+    t: float
+    severity: str
+    """syslog severity name: "emerg" … "debug"."""
+    facility: str
+    source: str
+    message: str
+
+
+Record = StatRecord | LogRecord
+
+
+class AgentBackend(Runner, Protocol):
+    """The machine an agent runs on (real or simulated)."""
+
+    @property
+    def hostname(self) -> str: ...
+
+    def devices(self) -> list[DeviceRecord]: ...
+
+    def lustre_state(self) -> LustreState: ...
+
+    def collect(self, now: float) -> list[Record]: ...
+
