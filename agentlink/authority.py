@@ -33,6 +33,7 @@ from agentlink.daemon.pki import (
     issue_certificate,
     load_certificate,
     load_private_key,
+    pairing_client_tls_options,
     same_public_key,
     subject_name,
     write_file_atomically,
@@ -183,6 +184,10 @@ class DesktopAuthority:
         return client_tls_options(
             self.desktop_key_pem, self.desktop_cert_pem, self.ca_pem, expected_fingerprint
         )
+
+    def pairing_tls_options(self) -> DesktopClientTLS:
+        """The TLS options of a pairing connection (see pki.pairing_client_tls_options)."""
+        return pairing_client_tls_options(self.desktop_key_pem, self.desktop_cert_pem, self.ca_pem)
 
     def forget(self) -> None:
         """Delete the CA and the desktop's certificate, files and keyring entries: the next

@@ -27,18 +27,50 @@ _STATUS = {
 
 
 class LinkGateway:
-    def __init__(self, call_in_reactor: Callable[[Callable[[], None]], None]) -> None:
+    def __init__(
+        self,
+        call_in_reactor: Callable[[Callable[[], None]], None],
+        on_late_outcome: Callable[[str, ActionResult], None] | None = None,
+    ) -> None:
         self._call_in_reactor = call_in_reactor
+        self._on_late_outcome = on_late_outcome
+        """Told (reactor thread) what really became of an action that ended LOST, once its
+        server answers again: (host, result)."""
         self._links: dict[str, LinkProtocol] = {}
         self._hosts: dict[str, str] = {}
         """Running action id → the server it runs on, for cancel."""
+        self._lost: dict[str, set[str]] = {}
+        """Server → ids of actions that ended LOST with it, to ask about after a reconnect."""
 
     def attach(self, host: str, link: LinkProtocol) -> None:
-        """Reactor thread: `link` is now how `host` is reached."""
+        """Reactor thread: `link` is now how `host` is reached. Actions lost with an earlier
+        link are asked about (STATUS), never sent again."""
         self._links[host] = link
+        lost = self._lost.pop(host, set())
+        if lost:
+            link.request(Op.STATUS, {"action_ids": sorted(lost)}).addCallbacks(
+                lambda body: self._late_outcomes(host, body),
+                lambda _: self._lost.setdefault(host, set()).update(lost),
+            )
 
-    def detach(self, host: str) -> None:
-        self._links.pop(host, None)
+    def detach(self, host: str, link: LinkProtocol | None = None) -> None:
+        """Reactor thread: `host` is not reachable through `link` (or any link) any more."""
+        if link is None or self._links.get(host) is link:
+            self._links.pop(host, None)
+
+    def _late_outcomes(self, host: str, body: dict[str, Any]) -> None:
+        actions = body.get("actions")
+        if not isinstance(actions, dict):
+            return
+        for action_id, report in actions.items():
+            if not isinstance(report, dict):
+                continue
+            state = str(report.get("state", ""))
+            if state == "running":  # still going: ask again after the next reconnect
+                self._lost.setdefault(host, set()).add(action_id)
+            elif self._on_late_outcome is not None:
+                result = self._result(action_id, report)
+                self._on_late_outcome(host, result)
 
     def run_action(
         self, request: ActionRequest, on_output: OutputCallback | None = None
@@ -67,7 +99,7 @@ class LinkGateway:
 
         def answered(body: dict[str, Any]) -> None:
             self._hosts.pop(request.action_id, None)
-            future.set_result(self._result(request, body))
+            future.set_result(self._result(request.action_id, body))
 
         def failed(failure: Failure) -> None:
             self._hosts.pop(request.action_id, None)
@@ -78,15 +110,18 @@ class LinkGateway:
                 )
             else:
                 status, error = ActionStatus.LOST, failure.getErrorMessage()
+                self._lost.setdefault(request.host, set()).add(request.action_id)
             future.set_result(ActionResult(request.action_id, status, error=error))
 
         sent.addCallbacks(answered, failed)
 
     @staticmethod
-    def _result(request: ActionRequest, body: dict[str, Any]) -> ActionResult:
+    def _result(action_id: str, body: dict[str, Any]) -> ActionResult:
+        """An agent's report of an action; an unknown state (or "unknown": the agent has no
+        record of it) is LOST."""
         state = str(body.get("state", ""))
         return ActionResult(
-            action_id=request.action_id,
+            action_id=action_id,
             status=_STATUS.get(state, ActionStatus.LOST),
             result=body.get("result"),
             stdout=str(body.get("stdout", "")),

@@ -77,6 +77,8 @@ class LinkProtocol(Protocol):
         self.ready: defer.Deferred[PeerHello] = defer.Deferred()
         """Fires with the peer's hello; fails if the link ends before it."""
         self.closed_reason: str | None = None
+        self.finished: defer.Deferred[str] = defer.Deferred()
+        """Fires with the reason when the connection has ended (never fails)."""
         self._decoder = FrameDecoder()
         self._seq = itertools.count(1)
         self._pending: dict[int, defer.Deferred[dict[str, Any]]] = {}
@@ -114,6 +116,7 @@ class LinkProtocol(Protocol):
             waiting.errback(LinkError(f"the link to {self._peer_name()} was lost: {why}"))
         if not self.ready.called:
             self.ready.errback(LinkError(f"the link to {self._peer_name()} ended: {why}"))
+        self.finished.callback(why)
 
     def close(self, reason: str) -> None:
         """Tell the peer why, then close the connection."""
@@ -170,7 +173,7 @@ class LinkProtocol(Protocol):
             self.closed_reason = f"{self._peer_name()} closed the link: {reason}"
             if self.transport is not None:
                 self.transport.loseConnection()
-        elif message.op in (Op.REQUEST, Op.CANCEL, Op.STATUS):
+        elif message.op in (Op.REQUEST, Op.CANCEL, Op.STATUS, Op.PAIR, Op.FETCH):
             self._on_request(message)
         else:
             self.close(f"unexpected {message.op} message")

@@ -34,6 +34,11 @@ class Op(StrEnum):
     """Desktop → agent: stop a running action (body: action_id)."""
     STATUS = "status"
     """Desktop → agent after a reconnect: what became of these action ids?"""
+    PAIR = "pair"
+    """Desktop → unpaired agent: the pairing exchange (body: step, and its proof or
+    certificates); the only request an unpaired agent takes."""
+    FETCH = "fetch"
+    """Desktop → agent after a reconnect: journal records after a sequence number (backfill)."""
     PUSH = "push"
     """Agent → desktop, unasked: device reports, Lustre state, stats, log lines."""
     HEARTBEAT = "heartbeat"

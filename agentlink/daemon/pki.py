@@ -334,6 +334,7 @@ class AgentIdentity:
         self._key_pem: bytes | None = None
         self._cert_pem: bytes | None = None
         self._desktop_ca_pem: bytes | None = None
+        self._read_signature: tuple[int | None, ...] | None = None
 
     @property
     def key_path(self) -> Path:
@@ -402,7 +403,25 @@ class AgentIdentity:
                     "`chroma-agent pair` and pair this server again."
                 )
         self._key_pem, self._cert_pem, self._desktop_ca_pem = key_pem, cert_pem, desktop_ca_pem
+        self._read_signature = self._signature()
         return self
+
+    def refresh(self, hostname: str) -> AgentIdentity:
+        """Load the identity again if its files changed since they were read (`chroma-agent
+        pair --again` ran in another process while the daemon serves)."""
+        signature = self._signature()
+        if signature != self._read_signature:
+            self.load_or_create(hostname)
+        return self
+
+    def _signature(self) -> tuple[int | None, ...]:
+        def mtime(path: Path) -> int | None:
+            try:
+                return path.stat().st_mtime_ns
+            except FileNotFoundError:
+                return None
+
+        return (mtime(self.key_path), mtime(self.cert_path), mtime(self.desktop_ca_path))
 
     def install_certificate(self, cert_pem: bytes, desktop_ca_pem: bytes) -> None:
         """Keep the certificate the desktop issued and pin the desktop's CA: from now on only a
@@ -427,6 +446,7 @@ class AgentIdentity:
         write_file_atomically(self.cert_path, cert_pem, 0o644)
         write_file_atomically(self.desktop_ca_path, desktop_ca_pem, 0o644)
         self._cert_pem, self._desktop_ca_pem = cert_pem, desktop_ca_pem
+        self._read_signature = self._signature()
 
     @property
     def key_pem(self) -> bytes:
@@ -555,20 +575,29 @@ class PairingTokens:
     def redeem(self, token: str, now: float | None = None) -> None:
         """Accept `token` once, or raise PairingError saying why not. Case, dashes and spaces
         do not matter, and O, I and L read as 0, 1 and 1."""
-        normalized = _IGNORED.sub("", token).upper().translate(_READS_AS)
-        if len(normalized) != TOKEN_LENGTH or not all(c in TOKEN_ALPHABET for c in normalized):
-            raise PairingError(
-                "That is not a pairing token: a token is 20 letters and digits in 4 groups of 5, "
-                "like K7QPM-2HX9D-RW4TA-0JN3E, as printed by `chroma-agent pair` on the server."
-            )
-        digest = _digest(normalized)
+        digest = token_key(token).decode("ascii")
+        self._redeem(lambda record_key: hmac.compare_digest(record_key, digest), now)
+
+    def redeem_proof(self, proof: str, material: bytes, now: float | None = None) -> bytes:
+        """Accept, once, the token whose key signed `material` into `proof` (see
+        `pairing_proof`), and return that key so the agent can prove it knows the token too.
+        The token itself never crosses the link. Raises PairingError like `redeem`."""
+        key = self._redeem(
+            lambda record_key: hmac.compare_digest(
+                pairing_proof(record_key.encode("ascii"), material), proof
+            ),
+            now,
+        )
+        return key.encode("ascii")
+
+    def _redeem(self, matches: Callable[[str], bool], now: float | None) -> str:
         now = time.time() if now is None else now
         with self._locked():
             records = self._load()
             match: _TokenRecord | None = None
             for record in records:
                 # Compare with every record, in constant time, so timing tells nothing.
-                if hmac.compare_digest(record.sha256, digest):
+                if matches(record.sha256):
                     match = record
             if match is None:
                 raise PairingError(
@@ -589,6 +618,7 @@ class PairingTokens:
                 raise PairingError(f"This pairing token expired {minutes} min ago; {_PAIR_AGAIN}.")
             match.state = _TokenState.USED
             self._save(records)
+            return match.sha256
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -628,6 +658,33 @@ class PairingTokens:
 
 def _digest(normalized_token: str) -> str:
     return hashlib.sha256(normalized_token.encode("ascii")).hexdigest()
+
+
+def token_key(token: str) -> bytes:
+    """The key a pairing token stands for (the SHA-256 the agent stores), from the token as a
+    person typed it; PairingError when it cannot be a token at all."""
+    normalized = _IGNORED.sub("", token).upper().translate(_READS_AS)
+    if len(normalized) != TOKEN_LENGTH or not all(c in TOKEN_ALPHABET for c in normalized):
+        raise PairingError(
+            "That is not a pairing token: a token is 20 letters and digits in 4 groups of 5, "
+            "like K7QPM-2HX9D-RW4TA-0JN3E, as printed by `chroma-agent pair` on the server."
+        )
+    return _digest(normalized).encode("ascii")
+
+
+def pairing_material(role: str, agent_fingerprint: str, desktop_fingerprint: str) -> bytes:
+    """What one side of a pairing signs with the token's key: its role and the two certificates
+    of this very TLS connection as that side saw them. A man in the middle, who must present
+    his own certificates to each side, makes the two sides sign different fingerprints, and
+    without the token he cannot sign for either: the pairing fails instead of trusting him."""
+    return "|".join(("chroma-pairing-v1", role, agent_fingerprint, desktop_fingerprint)).encode(
+        "ascii"
+    )
+
+
+def pairing_proof(key: bytes, material: bytes) -> str:
+    """HMAC-SHA256 of `material` under a token's key, as hex."""
+    return hmac.new(key, material, hashlib.sha256).hexdigest()
 
 
 # --- TLS options: mutual TLS with pinning ------------------------------------------------------
@@ -711,6 +768,12 @@ def _desktop_only(tls_protocol: TLSMemoryBIOProtocol) -> _VerifyCallback:
     return verify
 
 
+def _accept_any(connection: SSL.Connection, cert: X509, error: int, depth: int, ok: int) -> bool:
+    """Pairing only: the peer's certificate is taken as it is, and the token's proofs, which
+    sign its fingerprint, decide whether it is trusted."""
+    return True
+
+
 def _pinned(tls_protocol: TLSMemoryBIOProtocol, expected: str) -> _VerifyCallback:
     """Accept the server's certificate only when its fingerprint is `expected`; a matching
     fingerprint stands in for a trusted issuer (the first pairing connection, when the agent's
@@ -756,6 +819,9 @@ class AgentServerTLS:
         connection = self.options.serverConnectionForTLS(tlsProtocol)
         if self.paired:
             connection.set_verify(_REQUIRE_PEER, _desktop_only(tlsProtocol))
+        else:
+            # Any certificate, but one is required: pairing binds the token to its fingerprint.
+            connection.set_verify(_REQUIRE_PEER, _accept_any)
         return connection
 
 
@@ -765,13 +831,22 @@ class DesktopClientTLS:
     agent's certificate if it chains to our CA (no fingerprint given) or if its fingerprint is
     the expected one (given: whatever its issuer)."""
 
-    def __init__(self, options: CertificateOptions, expected_fingerprint: str | None) -> None:
+    def __init__(
+        self,
+        options: CertificateOptions,
+        expected_fingerprint: str | None,
+        *,
+        pairing: bool = False,
+    ) -> None:
         self.options = options
         self.expected_fingerprint = expected_fingerprint
+        self.pairing = pairing
 
     def clientConnectionForTLS(self, tlsProtocol: TLSMemoryBIOProtocol) -> SSL.Connection:
         connection = self.options.clientConnectionForTLS(tlsProtocol)
-        if self.expected_fingerprint is not None:
+        if self.pairing:
+            connection.set_verify(_REQUIRE_PEER, _accept_any)
+        elif self.expected_fingerprint is not None:
             connection.set_verify(_REQUIRE_PEER, _pinned(tlsProtocol, self.expected_fingerprint))
         return connection
 
@@ -796,3 +871,22 @@ def client_tls_options(
     for the first pairing connection, the self-signed one the admin confirmed)."""
     expected = None if expected_fingerprint is None else normalize_fingerprint(expected_fingerprint)
     return DesktopClientTLS(_certificate_options(key_pem, cert_pem, ca_pem), expected)
+
+
+def pairing_client_tls_options(key_pem: bytes, cert_pem: bytes, ca_pem: bytes) -> DesktopClientTLS:
+    """TLS 1.3 options for the desktop's pairing connection to a new agent: whatever certificate
+    the agent presents is accepted for the length of the pairing exchange, which proves with the
+    token that both ends saw the same two certificates (see `pairing_material`); nothing but
+    pairing happens on such a link."""
+    return DesktopClientTLS(_certificate_options(key_pem, cert_pem, ca_pem), None, pairing=True)
+
+
+def peer_fingerprint(transport: object) -> str | None:
+    """The fingerprint of the certificate the peer of a TLS transport presented, or None."""
+    get_peer_certificate = getattr(transport, "getPeerCertificate", None)
+    if get_peer_certificate is None:
+        return None
+    certificate = get_peer_certificate()
+    if certificate is None:
+        return None
+    return _fingerprint_of(certificate.to_cryptography())

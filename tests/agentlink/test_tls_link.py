@@ -7,7 +7,6 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from twisted.internet.protocol import ClientFactory, Factory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
@@ -19,14 +18,6 @@ from agentlink.protocol import LinkProtocol
 from agentlink.runtime import ReactorThread
 from core.fakes import MemorySecretStore
 from core.ports import ActionRequest, ActionStatus
-
-_REACTOR = ReactorThread()
-
-
-@pytest.fixture(scope="session")
-def reactor_thread() -> ReactorThread:
-    _REACTOR.start()
-    return _REACTOR  # a reactor cannot be restarted: it ends with the test process
 
 
 def test_an_action_over_mutual_tls_on_loopback(tmp_path: Path, reactor_thread: ReactorThread):
