@@ -31,6 +31,8 @@ test: lint typecheck layers pytest
 
 bench: venv
 	$(BIN)/python bench/scheduler.py --json
+	$(BIN)/python bench/link.py --json
+	$(BIN)/python bench/journal.py --json
 
 demo: venv
 	$(BIN)/chroma-desktop --demo

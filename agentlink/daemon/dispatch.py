@@ -10,6 +10,7 @@ next command; STATUS tells, after a reconnect, what became of given ids.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -114,8 +115,9 @@ class ActionDispatcher:
 
     def _remember(self, action: _Action) -> _Action:
         self._actions[action.action_id] = action
-        if len(self._actions) > MAX_REMEMBERED:
-            for old_id in list(self._actions)[: len(self._actions) - MAX_REMEMBERED]:
+        excess = len(self._actions) - MAX_REMEMBERED
+        if excess > 0:  # only the oldest few are looked at: this runs on every request
+            for old_id in list(itertools.islice(self._actions, excess)):
                 if self._actions[old_id].state != ActionState.RUNNING:
                     del self._actions[old_id]
         return action
