@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument("--hostname", default=socket.gethostname(), help=argparse.SUPPRESS)
     pair.set_defaults(run=_pair)
 
+    from agentlink.simulator.cli import add_simulator_commands
+
+    add_simulator_commands(commands)
     return parser
 
 

@@ -554,10 +554,20 @@ class PairingTokens:
 
     def issue(self, ttl_s: float = DEFAULT_TOKEN_TTL_S, now: float | None = None) -> str:
         """A new token valid for `ttl_s` seconds from `now`, formatted for a person to type."""
+        token = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+        self.allow(token, ttl_s, now)
+        return "-".join(
+            token[start : start + TOKEN_GROUP_LENGTH]
+            for start in range(0, TOKEN_LENGTH, TOKEN_GROUP_LENGTH)
+        )
+
+    def allow(self, token: str, ttl_s: float, now: float | None = None) -> None:
+        """Make `token` (one chosen elsewhere: the simulator's --pairing-token) this agent's
+        newest token, valid for `ttl_s` seconds from `now`; PairingError if it is not a token."""
         if not ttl_s > 0:
             raise ValueError(f"a pairing token must live a positive time, not {ttl_s} s")
+        digest = token_key(token).decode("ascii")
         now = time.time() if now is None else now
-        token = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
         with self._locked():
             records = [
                 record for record in self._load() if record.expires_at + _FORGET_AFTER_S > now
@@ -565,12 +575,8 @@ class PairingTokens:
             for record in records:
                 if record.state == _TokenState.OPEN:
                     record.state = _TokenState.REPLACED
-            records.append(_TokenRecord(_digest(token), now + ttl_s, _TokenState.OPEN))
+            records.append(_TokenRecord(digest, now + ttl_s, _TokenState.OPEN))
             self._save(records)
-        return "-".join(
-            token[start : start + TOKEN_GROUP_LENGTH]
-            for start in range(0, TOKEN_LENGTH, TOKEN_GROUP_LENGTH)
-        )
 
     def redeem(self, token: str, now: float | None = None) -> None:
         """Accept `token` once, or raise PairingError saying why not. Case, dashes and spaces

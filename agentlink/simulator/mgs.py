@@ -1,0 +1,138 @@
+"""What an MGS does with `lctl conf_param`, the `lctl pool_*` commands and `lctl erase_lcfg`:
+changes to the registry an MGT keeps for each filesystem.
+
+Layer: agentlink.simulator (standard library only). Thread: the reactor thread (the functions
+change the registry they are given). Each function checks its words as lctl and the MGS would,
+raises `Refusal` with lctl's own error output, and otherwise returns what lctl prints and the
+lines the MGS writes to the kernel log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from agentlink.simulator.commands import Refusal
+from agentlink.simulator.model import FilesystemConfig
+
+Registry = dict[str, FilesystemConfig]
+
+
+@dataclass(frozen=True)
+class MgsOutcome:
+    stdout: str = ""
+    logs: list[str] = field(default_factory=list)
+
+
+class UnknownFilesystem(Refusal):
+    """The MGS has no configuration for the filesystem; the MGS logs why."""
+
+    def __init__(self, what: str, fsname: str) -> None:
+        super().__init__(1, f"error: {what}: No such file or directory\n")
+        self.log = f"LustreError: 5313:0:(mgs_llog.c:1720:mgs_{what}()) MGS: no fs {fsname}"
+
+
+def _filesystem(registry: Registry, what: str, fsname: str) -> FilesystemConfig:
+    config = registry.get(fsname)
+    if config is None:
+        raise UnknownFilesystem(what, fsname)
+    return config
+
+
+def conf_param(registry: Registry, words: Sequence[str]) -> MgsOutcome:
+    """`lctl conf_param fs1.sys.timeout=40`, `… fs1-OST0000.osc.active=0`, `… -d <key>`."""
+    delete = "-d" in words
+    rest = [word for word in words if word != "-d"]
+    if len(rest) != 1 or (not delete and "=" not in rest[0]):
+        raise Refusal(
+            1, "usage: conf_param [-d] <target.keyword=val>\nerror: conf_param: Invalid argument\n"
+        )
+    key, _, value = rest[0].partition("=")
+    head = key.split(".", 1)[0]
+    fsname = head.split("-", 1)[0]
+    config = _filesystem(registry, "conf_param", fsname)
+    if "-" in head and head not in config.targets:
+        raise Refusal(1, "error: conf_param: No such file or directory\n")
+    if delete:
+        config.params.pop(key, None)
+        return MgsOutcome(logs=[f"Lustre: Deleting parameter {key} in log {fsname}-client"])
+    config.params[key] = value
+    return MgsOutcome(logs=[f"Lustre: Setting parameter {key} in log {fsname}-client"])
+
+
+def pool_command(registry: Registry, sub: str, words: Sequence[str]) -> MgsOutcome:
+    """`lctl pool_new|pool_add|pool_remove|pool_destroy|pool_list fs1.pool [OST…]`."""
+    if not words:
+        raise Refusal(1, f"usage: {sub} <fsname>.<poolname> [<ostname>...]\n")
+    fsname, _, pool = words[0].partition(".")
+    config = _filesystem(registry, sub, fsname)
+    name = f"{fsname}.{pool}"
+    if sub == "pool_list":
+        listed = [pool] if pool else sorted(config.pools)
+        return MgsOutcome(
+            "".join(
+                f"Pool: {fsname}.{p}\n" + "".join(f"{o}_UUID\n" for o in config.pools.get(p, []))
+                for p in listed
+            )
+        )
+    if not pool:
+        raise Refusal(1, f"{sub}: {words[0]} is not a valid pool name\n")
+    if sub == "pool_new":
+        if pool in config.pools:
+            raise Refusal(1, f"Pool {name} already exists\npool_new: File exists\n")
+        config.pools[pool] = []
+        return MgsOutcome(f"Pool {name} created\n")
+    members = config.pools.get(pool)
+    if members is None:
+        raise Refusal(1, f"Pool {name} not found\n{sub}: No such file or directory\n")
+    if sub == "pool_destroy":
+        if members:
+            raise Refusal(
+                1,
+                f"Pool {name} not empty, please remove all members\n"
+                "pool_destroy: Directory not empty\n",
+            )
+        del config.pools[pool]
+        return MgsOutcome(f"Pool {name} destroyed\n")
+    osts = [word.removesuffix("_UUID") for word in words[1:]]
+    if not osts:
+        raise Refusal(1, f"usage: {sub} <fsname>.<poolname> <ostname>...\n")
+    # Like lctl, each OST is handled in turn: those before a refused one stay done.
+    out = []
+    for ost in osts:
+        if ost not in config.targets or "-OST" not in ost:
+            raise Refusal(
+                1, f"{ost} is not part of the '{fsname}' fs.\n{sub}: No such file or directory\n"
+            )
+        if sub == "pool_add":
+            if ost in members:
+                raise Refusal(
+                    1,
+                    f"OST {ost} is already in pool {name}\n"
+                    "pool_add: Operation already in progress\n",
+                )
+            members.append(ost)
+            out.append(f"OST {ost} added to pool {name}\n")
+        else:
+            if ost not in members:
+                raise Refusal(
+                    1,
+                    f"OST {ost} not found in pool {name}\npool_remove: No such file or directory\n",
+                )
+            members.remove(ost)
+            out.append(f"OST {ost} removed from pool {name}\n")
+    return MgsOutcome("".join(out))
+
+
+def erase_lcfg(registry: Registry, fsname: str, running: Sequence[str]) -> MgsOutcome:
+    """Forget a filesystem's configuration logs; refused while any of its targets runs."""
+    if running:
+        raise Refusal(1, "error: erase_lcfg: Device or resource busy\n")
+    if registry.pop(fsname, None) is None:
+        return MgsOutcome()  # nothing to erase: as idempotent as the real one
+    return MgsOutcome(
+        logs=[
+            f"Lustre: MGS: Logs for fs {fsname} were removed by user request.  All servers "
+            "must be restarted in order to regenerate the logs: rc = 0"
+        ]
+    )
