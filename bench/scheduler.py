@@ -3,7 +3,8 @@
 For filesystems of 1 MGT + 16 MDTs + N OSTs on HA pairs of servers (N = 500, 1000, 2000, 4000)
 it prints one JSON object per line:
   n_targets                  MGT + MDTs + OSTs
-  plan_ms                    planning "start the stopped filesystem" on the loaded model
+  plan_ms                    planning "start the stopped filesystem" on the loaded model: the
+                             best of 5 plans in a row (the machine may be busy with other work)
   load_ms, save_ms           reading the model from SQLite; saving the command and its jobs
   exec_overhead_ms_per_job   wall time of the whole run (save, dispatch, results, states) per
                              job, against an in-memory gateway that answers at once, so all
@@ -27,19 +28,20 @@ from pathlib import Path
 SIZES = (500, 1000, 2000, 4000)
 MDTS = 16
 OSTS_PER_SERVER = 8
+PLAN_REPEATS = 5
 
 
 def build(url: str, n_osts: int) -> int:
     from core import inventory
     from core.database import open_database
-    from core.models import Nid
+    from core.models import Host, Nid, Volume
     from core.states import FilesystemState, HostState, LNetState, TargetState
 
     database = open_database(url)
     with database.session() as session:
         counter = iter(range(1, 1_000_000))
 
-        def pair(prefix: str, number: int):
+        def pair(prefix: str, number: int) -> list[Host]:
             hosts = []
             for side in ("a", "b"):
                 host = inventory.add_host(session, f"{prefix}{number}{side}.bench")
@@ -53,7 +55,7 @@ def build(url: str, n_osts: int) -> int:
                 hosts.append(host)
             return hosts
 
-        def lun(serial: str, hosts, flip: bool):
+        def lun(serial: str, hosts: list[Host], flip: bool) -> Volume:
             volume = inventory.add_volume(session, serial=serial, size_bytes=1 << 44)
             first, second = (hosts[1], hosts[0]) if flip else (hosts[0], hosts[1])
             inventory.add_volume_node(session, volume, first, f"/dev/mapper/{serial}", primary=True)
@@ -102,7 +104,7 @@ def measure(n_osts: int) -> dict[str, float | int]:
         world = load_world(session)
     load_ms = (time.perf_counter() - started) * 1000
     plan_times = []
-    for _ in range(5):
+    for _ in range(PLAN_REPEATS):
         started = time.perf_counter()
         plan = Planner(world, scheduler.locks).plan_state("Start bench", ref, "available")
         plan_times.append((time.perf_counter() - started) * 1000)

@@ -8,7 +8,7 @@ the acceptable states (stopping LNet first stops the targets running on it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -29,29 +29,55 @@ class DependOn:
 
 
 @dataclass(frozen=True)
-class DependAll:
+class _Group:
+    """Several dependencies; what they are worth together is the subclass's rule."""
+
     parts: tuple[Dependency, ...]
 
     @cached_property
+    def leaves(self) -> tuple[DependOn, ...]:
+        """Every single dependency inside, in order (computed once: dependencies are shared)."""
+        found: list[DependOn] = []
+        for part in self.parts:
+            if isinstance(part, DependOn):
+                found.append(part)
+            else:
+                found.extend(part.leaves)
+        return tuple(found)
+
+    @cached_property
     def refs(self) -> frozenset[Ref]:
-        """Every object named anywhere inside (computed once: dependencies are shared)."""
-        return frozenset(leaf.ref for leaf in leaves(self))
+        """Every object named anywhere inside."""
+        return frozenset(leaf.ref for leaf in self.leaves)
+
+
+@dataclass(frozen=True)
+class DependAll(_Group):
+    @cached_property
+    def conditions(self) -> tuple[DependOn | DependAny, ...]:
+        """Its parts, with those that are themselves DependAll replaced by their own conditions,
+        in order: what `collect` checks, without walking the tree each time."""
+        found: list[DependOn | DependAny] = []
+        for part in self.parts:
+            if isinstance(part, DependAll):
+                found.extend(part.conditions)
+            else:
+                found.append(part)
+        return tuple(found)
 
     def satisfied(self, state_of: StateOf) -> bool:
         return all(part.satisfied(state_of) for part in self.parts)
 
 
 @dataclass(frozen=True)
-class DependAny:
-    parts: tuple[Dependency, ...]
-    """In order of preference: the planner satisfies the first when none holds."""
-
-    @cached_property
-    def refs(self) -> frozenset[Ref]:
-        return frozenset(leaf.ref for leaf in leaves(self))
+class DependAny(_Group):
+    """Its parts are in order of preference: the planner satisfies the first when none holds."""
 
     def satisfied(self, state_of: StateOf) -> bool:
-        return not self.parts or any(part.satisfied(state_of) for part in self.parts)
+        for part in self.parts:  # not any() over a generator: planning runs this per target
+            if part.satisfied(state_of):
+                return True
+        return not self.parts
 
 
 Dependency = DependOn | DependAll | DependAny
@@ -88,12 +114,9 @@ def unsatisfied(dependency: Dependency, state_of: StateOf) -> list[DependOn]:
     return unsatisfied(dependency.parts[0], state_of)
 
 
-def leaves(dependency: Dependency) -> Iterator[DependOn]:
-    if isinstance(dependency, DependOn):
-        yield dependency
-    else:
-        for part in dependency.parts:
-            yield from leaves(part)
+def leaves(dependency: Dependency) -> tuple[DependOn, ...]:
+    """Every single dependency inside `dependency`, in order."""
+    return (dependency,) if isinstance(dependency, DependOn) else dependency.leaves
 
 
 def collect(
@@ -101,18 +124,16 @@ def collect(
 ) -> None:
     """One pass over `dependency`: add what must be brought about to `missing` (as
     `unsatisfied` would) and every object it names to `refs`."""
+    conditions: tuple[DependOn | DependAny, ...]
     if isinstance(dependency, DependOn):
         refs.add(dependency.ref)
-        if state_of(dependency.ref) not in dependency.acceptable:
-            missing.append(dependency)
-        return
-    if isinstance(dependency, DependAll):
-        for part in dependency.parts:
-            collect(part, state_of, missing, refs)
-        return
-    refs.update(dependency.refs)
-    held = False
-    for part in dependency.parts:
-        held = held or part.satisfied(state_of)
-    if not held and dependency.parts:
-        missing.extend(unsatisfied(dependency.parts[0], state_of))
+        conditions = (dependency,)
+    else:
+        refs.update(dependency.refs)
+        conditions = dependency.conditions if isinstance(dependency, DependAll) else (dependency,)
+    for condition in conditions:
+        if isinstance(condition, DependOn):
+            if state_of(condition.ref) not in condition.acceptable:
+                missing.append(condition)
+        elif not condition.satisfied(state_of):
+            missing.extend(unsatisfied(condition.parts[0], state_of))

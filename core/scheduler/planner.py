@@ -31,12 +31,10 @@ from core.scheduler.rules import (
     describe,
     needs,
     requirements,
-    serving_host,
     steps,
 )
 from core.scheduler.rules import dependents as dependents_of
-from core.scheduler.world import TARGET, Ref, World
-from core.states import TargetState
+from core.scheduler.world import Ref, World
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ Handle = int | Existing
 """A job of this plan (its key) or an existing unfinished job."""
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedJob:
     key: int
     kind: str
@@ -103,8 +101,6 @@ class Planner:
         self._edges: dict[tuple[Ref, str, str], int] = {}
         self._stack: list[Ref] = []
         self._shared: set[int] = set()
-        self._needs: dict[tuple[str, Ref], Dependency] = {}
-        self._requirements: dict[tuple[Ref, str, int | None], Dependency] = {}
 
     def state_of(self, ref: Ref) -> str:
         """The state `ref` will be in once everything planned so far (here and by unfinished
@@ -129,25 +125,10 @@ class Planner:
                 final = self._expand(ref, state)
         return Plan(message, self.jobs, final, self._shared)
 
-    def _needs_of(self, job: str, ref: Ref) -> Dependency:
-        """A job's needs depend only on relations, which do not change while planning."""
-        key = (job, ref)
-        found = self._needs.get(key)
-        if found is None:
-            found = self._needs[key] = needs(self.world, job, ref)
-        return found
-
     def _requirements_of(self, ref: Ref, state: str) -> Dependency:
-        """A state's requirements depend on relations and, for a running target, on the server
-        it runs on."""
-        host = None
-        if ref[0] == TARGET and state == TargetState.MOUNTED:
-            host = serving_host(self.world, self.world.targets[ref[1]], self.state_of)
-        key = (ref, state, host)
-        found = self._requirements.get(key)
-        if found is None:
-            found = self._requirements[key] = requirements(self.world, ref, state, self.state_of)
-        return found
+        """What `ref` needs while in `state`. Not kept here: a running target's requirements
+        depend on where it will run, which the plan may change; the rules share the values."""
+        return requirements(self.world, ref, state, self.state_of)
 
     def plan_job(
         self,
@@ -161,7 +142,7 @@ class Planner:
         """Plan a job that is not a state change (failover, applying conf params): its needs are
         brought about first and it write-locks `ref` at its current expected state."""
         current = self.state_of(ref)
-        job_needs = self._needs_of(kind, ref)
+        job_needs = needs(self.world, kind, ref)
         after: set[Handle] = set()
         self._stack.append(ref)
         for dependency in unsatisfied(job_needs, self.state_of):
@@ -172,9 +153,18 @@ class Planner:
                 )
             self._depend(after, dependency.ref, dependency.preferred)
         self._stack.pop()
-        job = self._add(kind, ref, None, None, description, confirmation, True, after)
-        job.writes = [(ref, writes_state or current)]
-        job.reads |= {leaf.ref for leaf in leaves(job_needs)} - {ref}
+        job = self._add(
+            kind,
+            ref,
+            None,
+            None,
+            description,
+            confirmation,
+            True,
+            after,
+            reads={leaf.ref for leaf in leaves(job_needs)} - {ref},
+            writes=[(ref, writes_state or current)],
+        )
         return Plan(message, self.jobs, job.key, self._shared)
 
     # --- expansion ----------------------------------------------------------------------------
@@ -226,7 +216,7 @@ class Planner:
                     previous = known
                     continue
                 after: set[Handle] = set() if previous is None else {previous}
-                job_needs = self._needs_of(edge.job, ref)
+                job_needs = needs(self.world, edge.job, ref)
                 new_requirements = self._requirements_of(ref, end)
                 missing: list[DependOn] = []
                 named: set[Ref] = set()
@@ -246,6 +236,12 @@ class Planner:
                     fix = self._fix_for(dependent, ref, end)
                     if fix is not None:
                         self._depend(after, dependent, fix)
+                old_requirements = self._requirements_of(ref, begin)
+                if isinstance(old_requirements, DependAll):
+                    named.update(old_requirements.refs)
+                else:
+                    named.update(leaf.ref for leaf in leaves(old_requirements))
+                named.discard(ref)
                 job = self._add(
                     edge.job,
                     ref,
@@ -255,15 +251,9 @@ class Planner:
                     edge.confirmation,
                     edge.cancellable,
                     after,
+                    reads=named,
+                    writes=[(ref, end)],
                 )
-                job.writes = [(ref, end)]
-                old_requirements = self._requirements_of(ref, begin)
-                if isinstance(old_requirements, DependAll):
-                    named.update(old_requirements.refs)
-                else:
-                    named.update(leaf.ref for leaf in leaves(old_requirements))
-                named.discard(ref)
-                job.reads = named
                 self._edges[(ref, begin, end)] = job.key
                 self._planned_state[ref] = self._known[ref] = end
                 self._last_planned[ref] = job.key
@@ -299,6 +289,9 @@ class Planner:
         confirmation: str | None,
         cancellable: bool,
         after: set[Handle],
+        *,
+        reads: set[Ref],
+        writes: list[tuple[Ref, str]],
     ) -> PlannedJob:
         job = PlannedJob(
             key=len(self.jobs),
@@ -311,6 +304,8 @@ class Planner:
             cancellable=cancellable,
             steps=steps(self.world, kind, ref, self.state_of),
             after=after,
+            reads=reads,
+            writes=writes,
         )
         self.jobs.append(job)
         return job

@@ -29,6 +29,7 @@ from core.scheduler.world import (
     HOST,
     LNET,
     TARGET,
+    MountNode,
     Ref,
     TargetNode,
     World,
@@ -79,17 +80,17 @@ class StepPlan:
 # --- requirements and dependents ------------------------------------------------------------
 
 
-def serving_host(world: World, target: TargetNode, state_of: StateOf) -> int:
+def serving_mount(target: TargetNode, state_of: StateOf) -> MountNode:
     """Where a target runs, or will run when started: its active mount, else the first of its
-    servers whose LNet is (expected) up, else its primary."""
+    mounts whose server's LNet is (expected) up, else its primary."""
     mounts = target.mounts
     for mount in mounts:
         if mount.active:
-            return mount.host_id
+            return mount
     for mount in mounts:
         if state_of((LNET, mount.host_id)) == LNetState.UP:
-            return mount.host_id
-    return mounts[0].host_id
+            return mount
+    return mounts[0]
 
 
 def requirements(world: World, ref: Ref, state: str, state_of: StateOf) -> Dependency:
@@ -98,10 +99,12 @@ def requirements(world: World, ref: Ref, state: str, state_of: StateOf) -> Depen
         target = world.targets[ident]
         if state not in LIVE_TARGET:
             return NOTHING
-        live = _live_target_requirements(target)
+        hosts = tuple([m.host_id for m in target.mounts])
+        gone = T.FORGOTTEN if target.monitor_only else T.REMOVED
         if state != T.MOUNTED:
-            return live
-        return DependAll((live, _lnet_up_or_stop(serving_host(world, target, state_of))))
+            return _live_target_requirements(hosts, target.filesystem_id, gone)
+        serving = serving_mount(target, state_of).host_id
+        return _running_target_requirements(hosts, target.filesystem_id, gone, serving)
     if kind == FILESYSTEM:
         filesystem = world.filesystems[ident]
         if state not in LIVE_FILESYSTEM:
@@ -137,27 +140,34 @@ def requirements(world: World, ref: Ref, state: str, state_of: StateOf) -> Depen
     return NOTHING
 
 
-def _live_target_requirements(target: TargetNode) -> Dependency:
-    """What any live target needs of its servers and filesystem (kept on the target: it
-    depends only on relations)."""
-    if target.live_requirements is None:
-        gone = T.FORGOTTEN if target.monitor_only else T.REMOVED
-        parts: list[Dependency] = [
-            depend_on((HOST, m.host_id), HostState.CONFIGURED, PRESENT_HOST, gone)
-            for m in target.mounts
-        ]
-        if target.filesystem_id is not None:
-            parts.append(
-                depend_on(
-                    (FILESYSTEM, target.filesystem_id),
-                    FilesystemState.AVAILABLE,
-                    LIVE_FILESYSTEM,
-                    gone,
-                )
-            )
-        target.live_requirements = all_of(parts)
-    cached: Dependency = target.live_requirements
-    return cached
+# A target's requirements are functions of ids alone, so they are cached by those ids: they
+# cannot go stale as the world changes, and the targets on the same servers share one value
+# (whose `refs` and `leaves` are then computed once, not once per target and plan).
+
+
+@cache
+def _live_target_requirements(
+    host_ids: tuple[int, ...], filesystem_id: int | None, gone: str
+) -> DependAll:
+    """What any live target needs of its servers and filesystem; `gone` is where the target
+    goes when they go."""
+    parts: list[Dependency] = [
+        depend_on((HOST, h), HostState.CONFIGURED, PRESENT_HOST, gone) for h in host_ids
+    ]
+    if filesystem_id is not None:
+        parts.append(
+            depend_on((FILESYSTEM, filesystem_id), FilesystemState.AVAILABLE, LIVE_FILESYSTEM, gone)
+        )
+    return all_of(parts)
+
+
+@cache
+def _running_target_requirements(
+    host_ids: tuple[int, ...], filesystem_id: int | None, gone: str, serving_host_id: int
+) -> DependAll:
+    """What a running target needs: what any live one does, and LNet up where it runs."""
+    live = _live_target_requirements(host_ids, filesystem_id, gone)
+    return DependAll((live, _lnet_up_or_stop(serving_host_id)))
 
 
 def dependents(world: World, ref: Ref) -> list[Ref]:
@@ -200,21 +210,35 @@ def _lnet_up_or_stop(host_id: int) -> Dependency:
     return depend_on((LNET, host_id), LNetState.UP, (), T.UNMOUNTED)
 
 
-def _started_before(world: World, target: TargetNode) -> list[Dependency]:
-    """Lustre's order for a filesystem's targets: the MGS, then MDT0000, then the other MDTs
-    and the OSTs."""
+def _started_before(world: World, target: TargetNode) -> tuple[int, ...]:
+    """The targets that must run before `target` starts, in Lustre's order for a filesystem's
+    targets: the MGS, then MDT0000, then the other MDTs and the OSTs."""
     if target.filesystem_id is None:
-        return []
+        return ()
     filesystem = world.filesystems[target.filesystem_id]
     first_mdt = next(iter(filesystem.members_by_kind.get(TargetKind.MDT, [])), None)
     if first_mdt is None or first_mdt == target.id:
-        return [_mounted(filesystem.mgs_id)]
-    return [_mounted(filesystem.mgs_id), _mounted(first_mdt)]
+        return (filesystem.mgs_id,)
+    return (filesystem.mgs_id, first_mdt)
+
+
+@cache
+def _start_target_needs(host_ids: tuple[int, ...], started_before: tuple[int, ...]) -> Dependency:
+    """LNet up on one of the target's servers, and the targets started before it running
+    (shared by the targets on the same servers)."""
+    return all_of([_lnet_up_on_any(host_ids), *(_mounted(t) for t in started_before)])
 
 
 @cache
 def _mounted(target_id: int) -> Dependency:
     return depend_on((TARGET, target_id), T.MOUNTED)
+
+
+@cache
+def _running_member(target_id: int) -> Dependency:
+    """What starting a filesystem needs of one of its targets (cached like the others: a big
+    filesystem has thousands, and every start would build them anew)."""
+    return depend_on((TARGET, target_id), T.MOUNTED, (), FilesystemState.UNAVAILABLE)
 
 
 def _mgs_hosts(world: World, target: TargetNode) -> list[int]:
@@ -242,18 +266,13 @@ def needs(world: World, job: str, ref: Ref) -> Dependency:
                 [
                     _configured(target.primary.host_id),
                     _lnet_up(target.primary.host_id),
-                    *_started_before(world, target),
+                    *(_mounted(t) for t in _started_before(world, target)),
                 ]
             )
         if job == "ConfigureTargetJob":
             return all_of(_configured(h) for h in hosts)
         if job == "StartTargetJob":
-            return all_of(
-                [
-                    _lnet_up_on_any(tuple(hosts)),
-                    *_started_before(world, target),
-                ]
-            )
+            return _start_target_needs(tuple(hosts), _started_before(world, target))
         if job in ("FailoverTargetJob", "FailbackTargetJob"):
             return depend_on(ref, T.MOUNTED)
         return NOTHING
@@ -261,9 +280,7 @@ def needs(world: World, job: str, ref: Ref) -> Dependency:
         filesystem = world.filesystems[ident]
         members = [filesystem.mgs_id, *filesystem.member_ids]
         if job in ("StartUnavailableFilesystemJob", "StartStoppedFilesystemJob"):
-            return all_of(
-                depend_on((TARGET, t), T.MOUNTED, (), FilesystemState.UNAVAILABLE) for t in members
-            )
+            return all_of(_running_member(t) for t in members)
         if job == "StopUnavailableFilesystemJob":
             return all_of(
                 depend_on((TARGET, t), T.UNMOUNTED, STOPPED_TARGET, FilesystemState.UNAVAILABLE)
@@ -327,9 +344,6 @@ def _format_steps(world: World, target: TargetNode) -> list[StepPlan]:
 
 
 def _target_steps(world: World, job: str, target: TargetNode, state_of: StateOf) -> list[StepPlan]:
-    def on(host_id: int) -> str:
-        return world.hosts[host_id].label
-
     primary = target.primary
     if job == "FormatTargetJob":
         return _format_steps(world, target)
@@ -338,7 +352,8 @@ def _target_steps(world: World, job: str, target: TargetNode, state_of: StateOf)
             return []
         return [
             StepPlan(
-                f"Register {target.name} with the MGS (first mount on {on(primary.host_id)})",
+                f"Register {target.name} with the MGS "
+                f"(first mount on {world.hosts[primary.host_id].label})",
                 "register_target",
                 {"device": primary.device, "mount_point": primary.mount_point},
                 primary.host_id,
@@ -347,7 +362,7 @@ def _target_steps(world: World, job: str, target: TargetNode, state_of: StateOf)
     if job == "ConfigureTargetJob":
         return [
             StepPlan(
-                f"Create the mount point of {target.name} on {on(m.host_id)}",
+                f"Create the mount point of {target.name} on {world.hosts[m.host_id].label}",
                 "configure_target_mount",
                 {"mount_point": m.mount_point},
                 m.host_id,
@@ -356,17 +371,16 @@ def _target_steps(world: World, job: str, target: TargetNode, state_of: StateOf)
         ]
     if job in ("StartTargetJob", "FailoverTargetJob", "FailbackTargetJob"):
         if job == "StartTargetJob":
-            host = serving_host(world, target, state_of)
+            mount = serving_mount(target, state_of)
         elif job == "FailoverTargetJob":
-            host = target.mounts[1].host_id
+            mount = target.mounts[1]
         else:
-            host = primary.host_id
-        mount = next(m for m in target.mounts if m.host_id == host)
+            mount = primary
         steps = []
         if job != "StartTargetJob" and target.active is not None:
             steps.append(
                 StepPlan(
-                    f"Stop {target.name} on {on(target.active.host_id)}",
+                    f"Stop {target.name} on {world.hosts[target.active.host_id].label}",
                     "unmount_target",
                     {"mount_point": target.active.mount_point},
                     target.active.host_id,
@@ -374,10 +388,10 @@ def _target_steps(world: World, job: str, target: TargetNode, state_of: StateOf)
             )
         steps.append(
             StepPlan(
-                f"Start {target.name} on {on(host)}",
+                f"Start {target.name} on {world.hosts[mount.host_id].label}",
                 "mount_target",
                 {"device": mount.device, "mount_point": mount.mount_point},
-                host,
+                mount.host_id,
             )
         )
         return steps
@@ -385,7 +399,7 @@ def _target_steps(world: World, job: str, target: TargetNode, state_of: StateOf)
         running = target.active or primary
         return [
             StepPlan(
-                f"Stop {target.name} on {on(running.host_id)}",
+                f"Stop {target.name} on {world.hosts[running.host_id].label}",
                 "unmount_target",
                 {"mount_point": running.mount_point},
                 running.host_id,
@@ -394,7 +408,7 @@ def _target_steps(world: World, job: str, target: TargetNode, state_of: StateOf)
     if job == "RemoveConfiguredTargetJob":
         return [
             StepPlan(
-                f"Remove the mount point of {target.name} on {on(m.host_id)}",
+                f"Remove the mount point of {target.name} on {world.hosts[m.host_id].label}",
                 "unconfigure_target_mount",
                 {"mount_point": m.mount_point},
                 m.host_id,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,8 +69,6 @@ class TargetNode:
     inode_size: int | None = None
     bytes_per_inode: int | None = None
     inode_count: int | None = None
-    live_requirements: Any = None
-    """Cached by the scheduler's rules: what a live target needs of its servers."""
 
     @property
     def primary(self) -> MountNode:
