@@ -63,6 +63,7 @@ from core.ports import (
 )
 from core.scheduler.dependencies import leaves, unsatisfied
 from core.scheduler.locks import LockTable
+from core.scheduler.observe import LustreReport, corrections
 from core.scheduler.planner import Existing, Plan, PlannedJob, Planner
 from core.scheduler.rules import (
     MACHINE_OF,
@@ -999,13 +1000,13 @@ class Scheduler:
             self._writes.set(TARGETS, ident, conf_param_version_applied=applied or 0)
         if job.to_state is None:
             return
-        self._set_state(job.ref, job.to_state, now, job)
+        self._set_state(job.ref, job.to_state, now, f"{job.description}, job {job.id}")
         if job.to_state in ("removed", "forgotten"):
             self._remove(session, job.ref, now)
         if kind == TARGET:
             self._derive_filesystem_state(ident, now)
 
-    def _set_state(self, ref: Ref, state: str, now: Any, job: _RunJob) -> None:
+    def _set_state(self, ref: Ref, state: str, now: Any, cause: str) -> None:
         kind, ident = ref
         if kind == LNET:
             self._writes.set(LNETS, ident, by="host_id", state=state, state_modified_at=now)
@@ -1022,8 +1023,7 @@ class Scheduler:
                 "subject_kind": kind,
                 "subject_id": ident,
                 "alert_id": None,
-                "message": f"{self.world.name(ref)} is now {state} ({job.description}, "
-                f"job {job.id}).",
+                "message": f"{self.world.name(ref)} is now {state} ({cause}).",
             }
         )
 
@@ -1152,6 +1152,31 @@ class Scheduler:
             "alert_id": None,
             "message": f"{job.description} {text}.",
         }
+
+    # --- what the agents report -----------------------------------------------------------------
+
+    def observe(self, host_address: str, report: LustreReport) -> list[Ref]:
+        """Correct the model from an agent's report of its server (see `observe.py`): the audit
+        after a crash of the desktop or a lost link, and of changes made by hand on a server.
+        Returns the objects whose state changed."""
+        host = next((h for h in self.world.hosts.values() if h.address == host_address), None)
+        if host is None:
+            return []
+        found = corrections(self.world, self.locks, host.id, report)
+        if not found:
+            return []
+        now = self.clock.now()
+        with self.database.session(actor=f"agent on {host.label}") as session:
+            for correction in found:
+                kind, ident = correction.ref
+                if kind == TARGET:
+                    self._set_active_mount(ident, correction.active_host_id)
+                self._set_state(correction.ref, correction.state, now, f"reported by {host.label}")
+                if kind == TARGET:
+                    self._derive_filesystem_state(ident, now)
+            self._write(session)
+        self._flush_events()
+        return [correction.ref for correction in found]
 
     # --- menus ----------------------------------------------------------------------------------
 
