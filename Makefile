@@ -30,9 +30,12 @@ pytest: venv
 test: lint typecheck layers pytest
 
 bench: venv
+	bench/deps $(BIN)/python
 	$(BIN)/python bench/scheduler.py --json
 	$(BIN)/python bench/link.py --json
 	$(BIN)/python bench/journal.py --json
+	$(BIN)/python bench/stats.py --json
+	$(BIN)/python bench/logs.py --json
 
 demo: venv
 	$(BIN)/chroma-desktop --demo

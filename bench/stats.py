@@ -1,0 +1,331 @@
+"""Benchmark of the stats store against the reference engines of shared/bench/stats_anchors.py.
+
+Runs the anchor script's workload and its own timing and correctness check on our store (engine
+`chroma_stats`) and, in the same run, on the anchor engines (DuckDB and rrdtool by default), each
+engine in its own child process. Two workloads: the anchor's float random walks, and Lustre-like
+cumulative integer counters (bytes in 1 MiB RPCs and 4 KiB pages, operation counts, with idle
+spells), which this script adds. Prints one JSON line per engine and workload with the anchor's
+result fields plus ours:
+  raw_bytes_per_pt      bytes of the raw tier (chunks, lossless) per raw point it holds
+  rollup_bytes_per_row  bytes of a min/avg/max rollup row (all rollup tiers together)
+  ingest_with_flush_pts_per_s  ingest counting the hourly flush and rollup builds it causes
+  q_month_cold_ms       the month chart with the store's decoded-chunk cache emptied
+  open_s                reopening the benchmark's store
+  open_10k_replay_s     opening a 10,000-series store after a crash, replaying an hour of log
+`bytes_per_stored_pt` is the store's whole folder (raw, rollups, catalogue, log) over the raw
+points, as for the anchor's raw engines.
+
+Usage: python bench/stats.py [--json] [--quick] [--engines chroma_stats,duckdb,rrdtool]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+ANCHORS_PATH = Path(__file__).resolve().parents[2] / "shared/bench/stats_anchors.py"
+DEFAULT_ENGINES = "chroma_stats,duckdb,rrdtool"
+WORKLOADS = ("walk", "counters")
+
+
+def load_anchors() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("stats_anchors", ANCHORS_PATH)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load the anchor benchmark from {ANCHORS_PATH}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def counter_workload_class(anchors: ModuleType) -> type:
+    """The anchor's Workload with its values replaced by Lustre-like cumulative counters."""
+
+    class CounterWorkload(anchors.Workload):  # type: ignore[name-defined,misc]
+        def __init__(self, n: int, m: int, h: int, seed: int) -> None:
+            super().__init__(n, m, h, seed)
+            rng = np.random.default_rng(seed + 1)
+            for s in range(self.h):
+                self.hist[s] = _counter(rng, s, self.hist_len)
+            self.live[: self.h] = self.hist[:, -m:]
+            for s in range(self.h, n):
+                self.live[s] = _counter(rng, s, m)
+
+    return CounterWorkload
+
+
+def _counter(rng: np.random.Generator, s: int, length: int) -> np.ndarray:
+    # busy and idle spells of ~10 minutes; metric 0/1 are read/write bytes, the rest op counts
+    spell = rng.random(length // 60 + 1) < 0.5
+    busy = np.repeat(spell, 60)[:length]
+    kind = s % 10
+    if kind < 2:
+        rpcs = rng.poisson(30.0, length) * (1 << 20)
+        pages = rng.poisson(2.0, length) * 4096
+        inc = np.where(busy, rpcs + pages, 0)
+    else:
+        inc = np.where(busy, rng.poisson(50.0 * kind, length), rng.poisson(0.2, length))
+    start = float(rng.integers(1 << 30, 1 << 40))
+    return start + np.cumsum(inc).astype(np.float64)
+
+
+def make_engine_class(anchors: ModuleType) -> type:
+    sys.path.insert(0, str(ROOT))
+    from stats.store import DAY, PARTITION, StatsStore, StoreConfig, Tier
+
+    # raw points are kept for all 31 days of history so the byte counts cover every point stored
+    tiers = (
+        Tier("raw", 0, 40 * DAY, PARTITION),
+        Tier("1 min", 60, 40 * DAY, DAY),
+        Tier("5 min", 300, 40 * DAY, 7 * DAY),
+        Tier("1 h", 3600, 366 * DAY, 7 * DAY),
+        Tier("1 day", DAY, None, 28 * DAY),
+    )
+
+    class ChromaStatsEngine(anchors.Engine):  # type: ignore[name-defined,misc]
+        name = "chroma_stats"
+        batching = (
+            "one StatsStore.ingest() per report (WAL writev per report, fsync every <= 1 s, "
+            "NumPy column buffers); flush() = fsync; backfill via ingest_block() one hour a call"
+        )
+        storage = (
+            "SQLite catalogue + segment files of zstd-compressed delta/zigzag/byte-plane chunks; "
+            "raw kept 40 days here + 1 min/5 min/1 h/1 day min/avg/max rollups"
+        )
+
+        @staticmethod
+        def version() -> str:
+            import zstandard
+
+            return f"chroma_stats (numpy {np.__version__}, zstandard {zstandard.__version__})"
+
+        def setup(self) -> None:
+            self.config = StoreConfig(tiers=tiers)
+            self.store = StatsStore.open(os.path.join(self.root, "store"), self.config)
+            keys = [(f"target-{i // 10}", f"m{i % 10}") for i in range(self.wl.n)]
+            self.ids = self.store.series_ids(keys)
+
+        def backfill(self) -> None:
+            wl = self.wl
+            if wl.h:
+                self.store.ingest_block(
+                    wl.hist_ts[: wl.backfill_len], self.ids[: wl.h], wl.hist[:, : wl.backfill_len].T
+                )
+
+        def ingest(self, j: int, ts: int, values: np.ndarray) -> None:
+            self.store.ingest(ts, self.ids, values)
+
+        def flush(self) -> None:
+            self.store.sync()
+
+        def q_chart(self, sid: int, window: int, bucket: int) -> np.ndarray:
+            tend = self.wl.tend
+            return self.store.fetch(int(self.ids[sid]), tend - window, tend, bucket).avg
+
+        def q_dash(self, ids: list[int], window: int) -> np.ndarray:
+            tend = self.wl.tend
+            return self.store.reduce(self.ids[ids], tend - window, tend, 10, "sum")[1]
+
+        def finalize_storage(self) -> None:
+            t = time.perf_counter()
+            self.store.checkpoint()
+            self.checkpoint_s = time.perf_counter() - t
+            extra: dict[str, Any] = {"checkpoint_s": self.checkpoint_s}
+            usage = self.store.usage()
+            raw = usage.tiers[0]
+            rollup_bytes = sum(t.bytes for t in usage.tiers[1:])
+            rollup_rows = sum(t.points for t in usage.tiers[1:])
+            extra["raw_bytes_per_pt"] = raw.bytes / max(1, raw.points)
+            extra["rollup_bytes_per_row"] = rollup_bytes / max(1, rollup_rows)
+            extra["tier_bytes"] = {t.name: t.bytes for t in usage.tiers}
+            extra["usage"] = usage.describe()
+            per_row = {t.name: t.bytes / max(1, t.points) for t in usage.tiers}
+            archives = {"raw": 8640, "1 min": 10080, "5 min": 8640, "1 h": 8760}
+            self.year_bytes = sum(per_row[k] * rows for k, rows in archives.items())
+            if self.wl.h:
+                sid = int(self.ids[0])
+                tend = self.wl.tend
+                times = []
+                for _ in range(5):
+                    self.store._cache.clear()
+                    self.store._cache_used = 0
+                    t = time.perf_counter()
+                    self.store.fetch(sid, tend - 30 * DAY, tend, 2700)
+                    times.append(time.perf_counter() - t)
+                extra["q_month_cold_ms"] = 1e3 * sorted(times)[2]
+            self.store.close()
+            t = time.perf_counter()
+            again = StatsStore.open(os.path.join(self.root, "store"), self.config)
+            extra["open_s"] = time.perf_counter() - t
+            again.close()
+            self.extra = extra
+
+        def series_year_bytes(self, disk: float) -> float:
+            # the rrdtool archives (10 s x 1 day, 1 min x 1 week, 5 min x 30 days, 1 h x 1 year)
+            # at the bytes per point / per min-avg-max row this run measured for each tier
+            return float(self.year_bytes)
+
+        def close(self) -> None:
+            pass
+
+    return ChromaStatsEngine
+
+
+def open_10k_replay(workdir: str, reports: int) -> float:
+    sys.path.insert(0, str(ROOT))
+    from stats.store import StatsStore
+
+    path = os.path.join(workdir, "open10k")
+    store = StatsStore.open(path)
+    ids = store.series_ids((f"target-{i // 10}", f"m{i % 10}") for i in range(10_000))
+    rng = np.random.default_rng(3)
+    t0 = 1_700_006_400
+    for j in range(reports):
+        store.ingest(t0 + 10 * (j + 1), ids, rng.random(ids.size))
+    store.abandon()  # as after kill -9: an hour of reports only in the log
+    started = time.perf_counter()
+    store = StatsStore.open(path)
+    took = time.perf_counter() - started
+    store.close()
+    shutil.rmtree(path, ignore_errors=True)
+    return took
+
+
+def child(args: argparse.Namespace) -> None:
+    anchors = load_anchors()
+    if args.workload == "counters":
+        anchors.Workload = counter_workload_class(anchors)
+    engine_cls = make_engine_class(anchors)
+    anchors.ENGINES[engine_cls.name] = engine_cls
+    captured: list[Any] = []
+    orig_print = print
+
+    def capture(*a: Any, **k: Any) -> None:
+        if a and isinstance(a[0], str) and a[0].startswith("RESULT "):
+            captured.append(json.loads(a[0][len("RESULT ") :]))
+        else:
+            orig_print(*a, **k)
+
+    anchors.print = capture  # run_engine prints its result; we add our fields to it
+    instances: list[Any] = []
+    real_init = engine_cls.__init__
+
+    def remember(self: Any, *a: Any, **k: Any) -> None:
+        real_init(self, *a, **k)
+        instances.append(self)
+
+    engine_cls.__init__ = remember
+    anchors.run_engine(args)
+    res = captured[-1]
+    res["workload"] = args.workload
+    if instances and hasattr(instances[0], "extra"):
+        res.update(instances[0].extra)
+    if args.engine == "chroma_stats" and args.workload == "walk":
+        res["open_10k_replay_s"] = open_10k_replay(args.workdir, args.points)
+    orig_print("RESULT " + json.dumps(res))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--json", action="store_true", help="print one JSON line per engine and workload"
+    )
+    ap.add_argument("--quick", action="store_true", help="a smaller run (under a minute)")
+    ap.add_argument("--engines", default=DEFAULT_ENGINES)
+    ap.add_argument("--workloads", default=",".join(WORKLOADS))
+    ap.add_argument("--series", type=int, default=None)
+    ap.add_argument("--points", type=int, default=360)
+    ap.add_argument("--history-series", type=int, default=10)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=20130601)
+    ap.add_argument("--engine", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--workload", default="walk", help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.series is None:
+        args.series = 1000
+    args.keep = False
+    args.no_limits = True
+    if args.engine:
+        child(args)
+        return
+    if args.quick:
+        args.reps = 3
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if args.quick:
+        engines = [e for e in engines if e != "rrdtool"] + (
+            ["rrdtool"] if "rrdtool" in engines else []
+        )
+    workdir = tempfile.mkdtemp(prefix="chroma_stats_bench_")
+    failed = False
+    try:
+        for workload in [w for w in args.workloads.split(",") if w]:
+            for name in engines:
+                if args.quick and workload == "counters" and name == "rrdtool":
+                    continue  # rrdtool's per-file updates take most of a minute on their own
+                cmd = [
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    "--engine",
+                    name,
+                    "--workload",
+                    workload,
+                    "--series",
+                    str(args.series),
+                    "--points",
+                    str(args.points),
+                    "--history-series",
+                    str(args.history_series),
+                    "--reps",
+                    str(args.reps),
+                    "--seed",
+                    str(args.seed),
+                    "--workdir",
+                    workdir,
+                ]
+                p = subprocess.run(cmd, capture_output=True, text=True)
+                lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
+                if p.returncode != 0 or not lines:
+                    err = (p.stderr.strip().splitlines() or [f"rc={p.returncode}"])[-1]
+                    res: dict[str, Any] = {"engine": name, "workload": workload, "error": err}
+                    failed = True
+                else:
+                    res = json.loads(lines[-1][len("RESULT ") :])
+                if args.json:
+                    print(json.dumps(res), flush=True)
+                else:
+                    print(_summary(res), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if failed:
+        sys.exit(1)
+
+
+def _summary(r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"{r['engine']:<13} {r['workload']:<9} FAILED: {r['error']}"
+    return (
+        f"{r['engine']:<13} {r['workload']:<9} ingest {r['ingest_pts_per_s'] / 1e6:6.2f}M pts/s  "
+        f"p99 {r['report_ms_p99']:.3f} ms  q_month {r.get('q_month_ms') or 0:.3f} ms  "
+        f"dash {r['dash_ms']:.3f} ms  {r['bytes_per_stored_pt']:.2f} B/pt  "
+        f"year {r['series_year_bytes'] / 1e3:.0f} kB  "
+        f"rss +{(r['rss_peak_bytes'] - r['rss_base_bytes']) / 1e6:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Errors the stats store can show an administrator, each saying what to do about it.
+
+Layer: stats (built on core.errors). Thread: any.
+"""
+
+from __future__ import annotations
+
+from core.errors import ChromaError
+
+
+class StatsError(ChromaError):
+    """Base of the stats store's errors."""
+
+
+class StatsDiskFullError(StatsError):
+    """A write found no space; the store keeps what it had and the failed data stays queued."""
+
+    def __init__(self, path: str, what: str) -> None:
+        self.path = path
+        super().__init__(
+            f"The statistics store at {path} ran out of disk space while {what}.",
+            hint=(
+                "Nothing stored so far is damaged. Free space on that filesystem or lower the "
+                "statistics size budget in the settings; new samples are refused until then."
+            ),
+        )
+
+
+class StatsCorruptError(StatsError):
+    """A stored file does not decode: it was changed outside Chroma Desktop or the disk failed."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The statistics store holds damaged data: {detail}.",
+            hint="Restore the statistics folder from a backup, or delete it to start afresh.",
+        )
+
+
+class StatsLockedError(StatsError):
+    """Another process has the store open."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"The statistics store at {path} is in use by another Chroma Desktop process.",
+            hint="Close the other instance (or its --headless service) and try again.",
+        )
+
+
+class StatsInputError(StatsError):
+    """A caller passed malformed arguments (shapes, unknown series); a programming error to fix."""

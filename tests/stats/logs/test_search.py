@@ -1,0 +1,112 @@
+"""Searching the log store as an administrator does: words, phrases, NIDs, filters, counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import ValidationError
+from stats.logs import LogStore, Severity
+from tests.stats.logs.helpers import anchor_entries, record
+
+LINES = [
+    (
+        "oss01",
+        100.0,
+        "LustreError: 120-3: Can't start acceptor on port 988: port already in use",
+        "err",
+    ),
+    (
+        "oss01",
+        101.0,
+        "Lustre: fs1-OST0001: Client 5b1c9a0e (at 10.1.0.90@tcp) reconnecting",
+        "info",
+    ),
+    (
+        "oss02",
+        102.0,
+        "Lustre: fs1-OST0002: Client 77aa0b11 (at 10.1.0.91@tcp) reconnecting",
+        "warning",
+    ),
+    (
+        "mds1",
+        103.0,
+        "Lustre: fs1-MDT0000: Recovery over after 0:12, of 4 clients 4 recovered",
+        "notice",
+    ),
+    ("oss02", 104.0, "sshd[311]: Accepted publickey for root from 10.1.0.5 port 4022 ssh2", "info"),
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LogStore:
+    store = LogStore(tmp_path / "logs.sqlite", block_lines=2)  # several blocks and a tail
+    for host, t, message, severity in LINES:
+        store.append(host, [record(t, message, severity)])
+    return store
+
+
+def messages(lines: list) -> list[str]:  # type: ignore[type-arg]
+    return [line.message for line in lines]
+
+
+def test_words_phrases_and_nids_find_their_lines_newest_first(store: LogStore) -> None:
+    assert messages(store.search("reconnecting")) == [LINES[2][2], LINES[1][2]]
+    assert messages(store.search('"recovery over"')) == [LINES[3][2]]
+    assert messages(store.search("10.1.0.90@tcp")) == [LINES[1][2]]
+    assert messages(store.search("fs1-OST0002 reconnecting")) == [LINES[2][2]]
+    assert messages(store.search("CLIENT AND ost0001")) == [LINES[1][2]]
+    assert store.search('"over recovery"') == []
+    assert store.search("reconnect") == []  # whole words, as FTS5 matches
+
+
+def test_filters_by_host_severity_and_time(store: LogStore) -> None:
+    assert messages(store.search("", hosts=["oss02"])) == [LINES[4][2], LINES[2][2]]
+    assert messages(store.search("reconnecting", severities=["warning"])) == [LINES[2][2]]
+    assert messages(store.search("", severities=[Severity.ERR, "notice"])) == [
+        LINES[3][2],
+        LINES[0][2],
+    ]
+    assert messages(store.search("", since=101.0, until=102.0)) == [LINES[2][2], LINES[1][2]]
+    assert store.search("reconnecting", hosts=["nowhere"]) == []
+    assert store.count("", since=103.0) == 2
+    assert store.count("reconnecting", hosts=["oss01", "oss02"]) == 2
+
+
+def test_limit_returns_the_newest_lines(store: LogStore) -> None:
+    found = store.search("", limit=2)
+    assert [line.t for line in found] == [104.0, 103.0]
+    assert [line.seq for line in found] == [5, 4]
+    assert found[0].host == "oss02" and found[0].severity is Severity.INFO
+
+
+def test_anchor_lines_match_a_line_by_line_reading(tmp_path: Path) -> None:
+    entries = list(anchor_entries(3000))
+    store = LogStore(tmp_path / "logs.sqlite", block_lines=1000)
+    store.append_mixed(entries[:2500])
+    store.append_mixed(entries[2500:])
+    for text in ('"Recovery over"', "evicting AND OST0007", "Attached SCSI", "o2ib reconnecting"):
+        expected = [i + 1 for i, (_, r) in enumerate(entries) if _reference(text, r["message"])]
+        assert store.count(text) == len(expected), text
+        found = store.search(text, limit=50)
+        assert [line.seq for line in found] == sorted(expected, reverse=True)[:50], text
+
+
+def _reference(text: str, message: str) -> bool:
+    from stats.logs.text import parse_query
+
+    return parse_query(text).matches(message)
+
+
+def test_queries_a_person_can_get_wrong_are_explained(store: LogStore) -> None:
+    with pytest.raises(ValidationError, match="not closed"):
+        store.search('"Recovery over')
+    with pytest.raises(ValidationError, match="OR is not supported"):
+        store.search("evicting OR reconnecting")
+    with pytest.raises(ValidationError, match="severity"):
+        store.search("", severities=["loud"])
+    with pytest.raises(ValidationError, match="limit"):
+        store.search("x", limit=0)
+    with pytest.raises(ValidationError, match="since"):
+        store.search("x", since=float("nan"))

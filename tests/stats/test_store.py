@@ -1,0 +1,144 @@
+"""What an administrator sees of the stats store: rates, charts, totals, top-N, bad input."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stats import wal
+from stats.errors import StatsDiskFullError, StatsLockedError
+from stats.store import DAY, SeriesKind, StatsStore, StoreConfig
+
+T0 = 1_700_006_400  # a whole day, in the past of any test run
+NOW = float(T0 + 40 * DAY)
+
+
+def config(**kw: object) -> StoreConfig:
+    return StoreConfig(clock=lambda: NOW, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StatsStore]:
+    s = StatsStore.open(tmp_path / "stats", config())
+    yield s
+    s.close()
+
+
+def test_counter_rates_survive_a_reset_and_a_32_bit_wrap(store: StatsStore) -> None:
+    sid = store.series_id("OST0000", "stats_read_bytes", SeriesKind.COUNTER)
+    readings = [1000, 2000, 3000, 500, 1500, 2**32 - 100, 900]
+    for k, value in enumerate(readings):
+        store.ingest(T0 + 10 * (k + 1), [sid], [value])
+    chart = store.fetch(sid, T0, T0 + 70, 10)
+    # first reading has nothing before it; the reset (3000 -> 500) is unknown, not a negative rate
+    assert np.isnan(chart.avg[0])
+    assert list(chart.avg[1:3]) == [100.0, 100.0]
+    assert np.isnan(chart.avg[3])
+    assert chart.avg[4] == 100.0
+    assert chart.avg[6] == pytest.approx((100 + 900) / 10)  # wrapped at 2**32
+    assert store.latest([sid])[1][0] == pytest.approx(100.0)
+
+
+def test_chart_of_a_month_matches_the_raw_averages_across_tiers(tmp_path: Path) -> None:
+    s = StatsStore.open(tmp_path / "month", config())
+    sid = s.series_id("OST0001", "kbytesfree")
+    n = 10 * 8640
+    ts = T0 + 10 * np.arange(1, n + 1)
+    rng = np.random.default_rng(1)
+    values = 1e6 + np.cumsum(rng.normal(0, 100, n))
+    values[500:520] = np.nan  # a gap
+    s.ingest_block(ts, [sid], values[:, None])
+    end = int(ts[-1])
+    chart = s.fetch(sid, end - 8 * DAY, end, 2700)
+    assert chart.tier == "5 min"
+    raw = values[-8 * 8640 :].reshape(-1, 270)
+    assert np.allclose(chart.avg, np.nanmean(raw, axis=1), rtol=1e-12)
+    assert np.array_equal(chart.max, np.nanmax(raw, axis=1))
+    assert np.array_equal(chart.min, np.nanmin(raw, axis=1))
+    auto = s.chart(sid, end - 8 * DAY, end, max_points=500)
+    assert len(auto.ts) <= 500 and end <= auto.ts[-1] < end + auto.step  # whole buckets
+    usage = s.usage()
+    assert usage.describe().startswith("stats use ")
+    assert "raw points back to" in usage.describe()
+    # retention: raw points are kept one day (plus what the 1-min tier has not been built from)
+    raw_tier = usage.tiers[0]
+    assert raw_tier.oldest is not None and raw_tier.oldest >= end - 2 * DAY
+    assert usage.tiers[2].oldest is not None and usage.tiers[2].oldest <= end - 9 * DAY
+    s.close()
+    again = StatsStore.open(tmp_path / "month", config())
+    assert np.array_equal(again.fetch(sid, end - 8 * DAY, end, 2700).avg, chart.avg, equal_nan=True)
+    again.close()
+
+
+def test_totals_top_n_and_ost_balance(store: StatsStore) -> None:
+    osts = [f"OST{k:04x}" for k in range(4)]
+    write = store.series_ids(((o, "stats_write_bytes") for o in osts), SeriesKind.COUNTER)
+    free = store.series_ids((o, "kbytesfree") for o in osts)
+    total = store.series_ids((o, "kbytestotal") for o in osts)
+    speeds = np.array([10.0, 40.0, 20.0, 30.0])
+    for k in range(31):
+        t = T0 + 10 * k
+        store.ingest(t, write, speeds * 10 * k)
+        store.ingest(t, free, [900.0, 500.0, 100.0, 700.0])
+        store.ingest(t, total, [1000.0] * 4)
+    ts, sums = store.reduce(write, T0, T0 + 300, 60)
+    assert ts[-1] == T0 + 300
+    assert np.allclose(sums[1:], speeds.sum())
+    busiest = store.top(write, T0, T0 + 300, 2)
+    assert [sid for sid, _ in busiest] == [int(write[1]), int(write[3])]
+    assert busiest[0][1] == pytest.approx(40.0)
+    balance = store.ost_balance(free, total)
+    assert np.allclose(balance.used, [0.1, 0.5, 0.9, 0.3])
+    assert balance.spread == pytest.approx(0.8)
+
+
+def test_bad_input_has_defined_outcomes(store: StatsStore) -> None:
+    sid = store.series_id("mds1", "cpu_user")
+    assert store.ingest(T0 + 10, [sid], [1.0]).accepted == 1
+    assert store.ingest(T0 + 10, [sid], [2.0]).duplicate == 1  # first value wins
+    assert store.ingest(T0 + 5, [sid], [3.0]).out_of_order == 1  # clock went back
+    assert store.ingest(NOW + 3600, [sid], [4.0]).future == 1  # clock jumped forward
+    nan = store.ingest(T0 + 20, [sid], [float("nan")])
+    inf = store.ingest(T0 + 30, [sid], [float("inf")])
+    assert (nan.non_finite, inf.non_finite, nan.accepted) == (1, 1, 1)
+    store.ingest(T0 + 40, [sid], [5.0])
+    chart = store.fetch(sid, T0, T0 + 40, 10)
+    assert chart.avg[0] == 1.0 and chart.avg[3] == 5.0
+    assert np.isnan(chart.avg[1]) and np.isnan(chart.avg[2])  # unknown, not zero or infinite
+    # a day later the 1-minute rollups of the first day are built: older samples are late
+    store.ingest(T0 + 2 * DAY, [sid], [6.0])
+    other = store.series_id("mds1", "cpu_system")
+    assert store.ingest(T0 + 100, [other], [1.0]).late == 1
+
+
+def test_a_second_process_cannot_open_the_store(store: StatsStore) -> None:
+    with pytest.raises(StatsLockedError, match="in use"):
+        StatsStore.open(store.root, config())
+
+
+def test_disk_full_is_reported_and_the_store_stays_consistent(
+    store: StatsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = store.series_id("oss1", "mem_MemFree")
+    store.ingest(T0 + 10, [sid], [1.0])
+
+    def no_space(fd: int, parts: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(wal, "write_all", no_space)
+        with pytest.raises(StatsDiskFullError, match="ran out of disk space"):
+            store.ingest(T0 + 20, [sid], [2.0])
+        with pytest.raises(StatsDiskFullError):
+            store.checkpoint()
+    store.ingest(T0 + 30, [sid], [3.0])  # space is back
+    root = store.root
+    store.abandon()
+    reopened = StatsStore.open(root, config())
+    chart = reopened.fetch(sid, T0, T0 + 30, 10)
+    assert list(np.nan_to_num(chart.avg)) == [1.0, 0.0, 3.0]
+    reopened.close()
