@@ -35,6 +35,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from twisted.internet import defer  # noqa: E402  (after the path is set)
+
+from agentlink.daemon.dispatch import CommandResult  # noqa: E402
+
 HEARTBEAT_S = 2.0
 
 
@@ -48,10 +52,6 @@ class InstantHost:
         self.hostname = name
 
     def run(self, argv: Any) -> Any:
-        from twisted.internet import defer
-
-        from agentlink.daemon.dispatch import CommandResult
-
         return defer.succeed(CommandResult(tuple(argv), 0))
 
     def devices(self) -> list[Any]:
@@ -130,7 +130,6 @@ def rss_mb() -> float:
 
 
 def bench_rpc(seconds: float, in_flight: int) -> dict[str, Any]:
-    from twisted.internet import defer
     from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol, wrapClientTLS
 
     from agentlink.protocol import LinkProtocol
@@ -223,7 +222,7 @@ def _react(main: Any) -> None:
 
 
 def bench_agents(count: int, idle_s: float, stagger_s: float) -> dict[str, Any]:
-    from twisted.internet import defer, task
+    from twisted.internet import task
 
     from agentlink.connector import AgentEndpoint, AgentLinks, LinkEvent, LinkState
     from agentlink.gateway import LinkGateway

@@ -10,14 +10,15 @@ next command; STATUS tells, after a reconnect, what became of given ids.
 
 from __future__ import annotations
 
-import itertools
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
 from twisted.internet import defer
+from twisted.python.failure import Failure
 
 from agentlink.daemon.lustre_actions import ActionArgumentError, UnknownActionError, command_lines
 from agentlink.wire import Message, Op
@@ -57,7 +58,8 @@ class _Action:
     error: str | None = None
     cancel_requested: bool = False
     started: float = field(default_factory=time.monotonic)
-    finished: defer.Deferred[None] = field(default_factory=defer.Deferred)
+    waiting: list[defer.Deferred[dict[str, Any]]] = field(default_factory=list)
+    """Answers to send once it ends (the request, and any repeat of it meanwhile)."""
 
     def report(self) -> dict[str, Any]:
         return {
@@ -76,7 +78,7 @@ class ActionDispatcher:
     ) -> None:
         self.runner = runner
         self._build = build
-        self._actions: dict[str, _Action] = {}
+        self._actions: OrderedDict[str, _Action] = OrderedDict()
 
     def handle(self, message: Message) -> dict[str, Any] | defer.Deferred[dict[str, Any]]:
         """The answer to a REQUEST, CANCEL or STATUS message from the desktop."""
@@ -115,48 +117,85 @@ class ActionDispatcher:
 
     def _remember(self, action: _Action) -> _Action:
         self._actions[action.action_id] = action
-        excess = len(self._actions) - MAX_REMEMBERED
-        if excess > 0:  # only the oldest few are looked at: this runs on every request
-            for old_id in list(itertools.islice(self._actions, excess)):
-                if self._actions[old_id].state != ActionState.RUNNING:
-                    del self._actions[old_id]
+        # Forget the oldest finished ones; an OrderedDict finds its oldest in constant time,
+        # where a dict whose front was deleted scans past the holes on every request.
+        while len(self._actions) > MAX_REMEMBERED:
+            oldest_id, oldest = next(iter(self._actions.items()))
+            if oldest.state == ActionState.RUNNING:
+                break  # still answering for it: kept, and the rest are newer
+            del self._actions[oldest_id]
         return action
 
-    @defer.inlineCallbacks
-    def _run(self, action: _Action, lines: list[list[str]]) -> Any:
-        try:
-            for argv in lines:
-                if action.cancel_requested:
-                    action.state = ActionState.CANCELLED
-                    action.error = "cancelled before it finished"
-                    return
-                result = yield self.runner.run(argv)
-                action.stdout.append(result.stdout)
-                action.stderr.append(result.stderr)
-                if result.exit_code != 0:
-                    action.state = ActionState.FAILED
-                    detail = result.stderr.strip().splitlines()[-1:] or ["no error output"]
-                    action.error = (
-                        f"{' '.join(argv[:2])} exited with {result.exit_code}: {detail[0]}"
-                    )
-                    return
-            action.state = ActionState.SUCCEEDED
-        except Exception as error:  # the runner itself failed: report it, never crash
-            action.state = ActionState.FAILED
-            action.error = f"could not run {action.action}: {error}"
-        finally:
-            action.finished.callback(None)
+    def _run(self, action: _Action, lines: list[list[str]], index: int = 0) -> None:
+        """Run `lines[index:]` one after another. A command the runner answers at once is
+        taken at once (no Deferred chains per step); one that takes time resumes the loop
+        when it ends."""
+        while index < len(lines):
+            if action.cancel_requested:
+                self._finish(action, ActionState.CANCELLED, "cancelled before it finished")
+                return
+            outcome: list[CommandResult | Failure] = []
+            try:
+                running = self.runner.run(lines[index])
+            except Exception as error:  # the runner itself failed: report it, never crash
+                self._finish(action, ActionState.FAILED, f"could not run {action.action}: {error}")
+                return
+            running.addBoth(outcome.append)
+            if not outcome:
+                running.addCallback(self._resume, action, lines, index, outcome)
+                return
+            if not self._absorb(action, lines[index], outcome[0]):
+                return
+            index += 1
+        self._finish(action, ActionState.SUCCEEDED, None)
 
-    def _answer_when_done(self, action: _Action) -> defer.Deferred[dict[str, Any]]:
+    def _resume(
+        self,
+        _: object,
+        action: _Action,
+        lines: list[list[str]],
+        index: int,
+        outcome: list[CommandResult | Failure],
+    ) -> None:
+        if self._absorb(action, lines[index], outcome[0]):
+            self._run(action, lines, index + 1)
+
+    def _absorb(self, action: _Action, argv: list[str], outcome: CommandResult | Failure) -> bool:
+        """Take one command's outcome; False when it ended the action."""
+        if isinstance(outcome, Failure):
+            self._finish(
+                action,
+                ActionState.FAILED,
+                f"could not run {action.action}: {outcome.getErrorMessage()}",
+            )
+            return False
+        action.stdout.append(outcome.stdout)
+        action.stderr.append(outcome.stderr)
+        if outcome.exit_code != 0:
+            detail = outcome.stderr.strip().splitlines()[-1:] or ["no error output"]
+            self._finish(
+                action,
+                ActionState.FAILED,
+                f"{' '.join(argv[:2])} exited with {outcome.exit_code}: {detail[0]}",
+            )
+            return False
+        return True
+
+    @staticmethod
+    def _finish(action: _Action, state: ActionState, error: str | None) -> None:
+        action.state, action.error = state, error
+        waiting, action.waiting = action.waiting, []
+        if waiting:
+            report = action.report()
+            for answer in waiting:
+                answer.callback(dict(report))
+
+    @staticmethod
+    def _answer_when_done(action: _Action) -> dict[str, Any] | defer.Deferred[dict[str, Any]]:
+        if action.state != ActionState.RUNNING:
+            return action.report()
         answer: defer.Deferred[dict[str, Any]] = defer.Deferred()
-
-        def reply(_: object) -> None:
-            answer.callback(action.report())
-
-        if action.finished.called:
-            reply(None)
-        else:
-            action.finished.addCallback(lambda _: reply(None))
+        action.waiting.append(answer)
         return answer
 
 
