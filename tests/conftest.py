@@ -15,6 +15,7 @@ import keyring
 import keyring.backend
 import pytest
 
+from agentlink.runtime import ReactorThread
 from core.database import Database, open_database
 from tests.postgres import ThrowawayPostgres
 
@@ -113,3 +114,14 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
     opened = open_database(f"sqlite:///{tmp_path / 'chroma.db'}")
     yield opened
     opened.close()
+
+
+_REACTOR = ReactorThread()
+
+
+@pytest.fixture(scope="session")
+def reactor_thread() -> ReactorThread:
+    """The test session's one reactor thread: a reactor cannot be restarted, so it starts once
+    and ends with the test process."""
+    _REACTOR.start()
+    return _REACTOR

@@ -24,12 +24,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agentlink.daemon import DEFAULT_PORT
+
 if TYPE_CHECKING:
     from agentlink.discovery import AgentAnnouncer
 
 PROGRAM = "chroma-agent"
 DEFAULT_STATE_DIR = Path("/var/lib/chroma-agent")
-DEFAULT_PORT = 7450
 
 
 class UsageError(Exception):

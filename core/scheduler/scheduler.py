@@ -81,6 +81,7 @@ from core.scheduler.world import (
     HOST,
     LNET,
     TARGET,
+    HostNode,
     Ref,
     World,
     load_world,
@@ -1159,7 +1160,11 @@ class Scheduler:
         """Correct the model from an agent's report of its server (see `observe.py`): the audit
         after a crash of the desktop or a lost link, and of changes made by hand on a server.
         Returns the objects whose state changed."""
-        host = next((h for h in self.world.hosts.values() if h.address == host_address), None)
+        host = self._host_at(host_address)
+        if host is None:  # added since the world was loaded (just paired, say)?
+            with self.database.session(actor=SCHEDULER_ACTOR) as session:
+                self._refresh_world(session)
+            host = self._host_at(host_address)
         if host is None:
             return []
         found = corrections(self.world, self.locks, host.id, report)
@@ -1177,6 +1182,9 @@ class Scheduler:
             self._write(session)
         self._flush_events()
         return [correction.ref for correction in found]
+
+    def _host_at(self, address: str) -> HostNode | None:
+        return next((h for h in self.world.hosts.values() if h.address == address), None)
 
     # --- menus ----------------------------------------------------------------------------------
 

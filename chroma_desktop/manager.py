@@ -1,0 +1,291 @@
+"""The running service behind the window, `--headless`, the CLI and the API: core, the agent
+link and the history stores wired together, with no Qt.
+
+Layer: chroma_desktop (imports no Qt: a contract keeps `chroma_desktop.cli` free of it, and this
+module is what the CLI runs). Threads: the caller's thread only hands work over. Database work,
+the scheduler included, runs on the "chroma-db" worker; the agent links run on the reactor
+thread. What happens is published to `listeners` from those threads; the window's bridge turns
+it into queued signals, the CLI prints it.
+
+- Pairing: `pair_server(address, token)` pairs the agent at `address` (host[:port]) with this
+  desktop's CA, records the pinned certificate on the server's Host (adding the Host if it is
+  new), and keeps a link to it from then on.
+- Links to every paired server are opened at start, and reopened with backoff when they drop.
+- Agents' reports: the Lustre state corrects the model through `Scheduler.observe`; other kinds
+  (devices, records) go to the handlers registered with `add_report_handler`.
+- The scheduler runs under `SchedulerService`: on PostgreSQL shared by several desktops, only
+  the one holding the lease runs it; `tick` is called every LEASE_RETRY_S.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twisted.internet import task
+
+from agentlink.authority import DesktopAuthority
+from agentlink.commands import AgentCommandRenderer
+from agentlink.connector import AgentEndpoint, AgentLinks, LinkEvent, LinkState, pair_agent
+from agentlink.daemon import DEFAULT_PORT
+from agentlink.gateway import LinkGateway
+from agentlink.runtime import ReactorThread
+from core import inventory
+from core.database import Database
+from core.dbworker import DatabaseWorker
+from core.models import Host
+from core.ports import ActionResult, Clock, SecretStore, SystemClock
+from core.scheduler import LustreReport, Scheduler
+from core.scheduler.service import LEASE_RETRY_S, SchedulerService
+from core.validation import parse_server_address
+from core.version import installed_version
+
+T = TypeVar("T")
+Listener = Callable[[object], None]
+ReportHandler = Callable[[Session, str, dict[str, Any]], None]
+"""(session, the server's address, the report's body), on the database worker."""
+
+
+@dataclass(frozen=True)
+class PairedServer:
+    host_id: int
+    address: str
+    name: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class LateOutcome:
+    """What really became of an action that ended "outcome unknown", learnt after a reconnect."""
+
+    host: str
+    result: ActionResult
+
+
+class SchedulerNotRunningError(RuntimeError):
+    """Another desktop runs the scheduler of this database (or none has started yet)."""
+
+
+class Manager:
+    def __init__(
+        self,
+        database: Database,
+        secrets: SecretStore,
+        config_dir: Path,
+        reactor_thread: ReactorThread,
+        *,
+        clock: Clock | None = None,
+        link_retry: Callable[[int], float] | None = None,
+    ) -> None:
+        self.database = database
+        self.clock = clock or SystemClock()
+        self.reactor_thread = reactor_thread
+        self.worker = DatabaseWorker(database)
+        self.authority = DesktopAuthority(secrets, config_dir)
+        self.listeners: list[Listener] = []
+        self._report_handlers: dict[str, list[ReportHandler]] = {}
+        self.gateway = LinkGateway(reactor_thread.call, on_late_outcome=self._late_outcome)
+        self.links: AgentLinks | None = None
+        self._link_retry = link_retry
+        self.service = SchedulerService(database, self._make_scheduler)
+        self._ticking: task.LoopingCall | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the reactor thread, the scheduler (if this desktop gets the lease) and the
+        links to every paired server. Raises AuthorityError when the keyring is unusable."""
+        self.authority.load_or_create(self.clock.now())
+        self.reactor_thread.start()
+        self.reactor_thread.call_and_wait(self._start_links)
+        self.worker.submit(lambda session: self.service.tick()).result()
+        self.worker.submit(self._paired_endpoints).add_done_callback(
+            lambda done: self.reactor_thread.call(lambda: self._connect_all(done.result()))
+        )
+
+    def stop(self) -> None:
+        def stop_links() -> Any:
+            if self._ticking is not None and self._ticking.running:
+                self._ticking.stop()
+            return self.links.stop() if self.links is not None else None
+
+        self.reactor_thread.call_and_wait(stop_links)
+        self.worker.submit(lambda session: self.service.close()).result()
+        self.worker.close()
+
+    def _start_links(self) -> None:
+        reactor = self.reactor_thread.reactor
+        self.links = AgentLinks(
+            reactor,
+            self.authority,
+            self.gateway,
+            software_version=installed_version(),
+            on_event=self._link_event,
+            on_push=self._pushed,
+            retry=self._link_retry,
+        )
+        self._ticking = task.LoopingCall(
+            lambda: self.worker.submit(lambda session: self.service.tick())
+        )
+        self._ticking.clock = reactor
+        self._ticking.start(LEASE_RETRY_S, now=False)
+
+    def _make_scheduler(self) -> Scheduler:
+        scheduler = Scheduler(
+            self.database, self.gateway, AgentCommandRenderer(), self.clock, publish=self._publish
+        )
+
+        def pump_soon() -> None:
+            self.worker.submit(lambda session: scheduler.pump())
+
+        scheduler.on_inbox = pump_soon
+        return scheduler
+
+    # --- what others call -----------------------------------------------------------------------
+
+    def run(self, work: Callable[[Scheduler], T]) -> Future[T]:
+        """Run `work(scheduler)` on the database worker; fails with SchedulerNotRunningError when
+        this desktop does not run the scheduler."""
+
+        def on_worker(session: Session) -> T:
+            scheduler = self.service.scheduler
+            if scheduler is None:
+                holder = self.service.who_runs_it()
+                raise SchedulerNotRunningError(
+                    f"The scheduler runs in another desktop ({holder})."
+                    if holder
+                    else "The scheduler has not started yet."
+                )
+            return work(scheduler)
+
+        return self.worker.submit(on_worker)
+
+    def pair_server(self, address: str, token: str) -> Future[PairedServer]:
+        """Pair the agent at `address` using the token it printed, and keep a link to it."""
+        done: Future[PairedServer] = Future()
+        try:
+            parsed = parse_server_address(address)
+        except Exception as error:
+            done.set_exception(error)
+            return done
+        key, port = str(parsed), parsed.port or DEFAULT_PORT
+
+        def on_reactor() -> None:
+            pairing = pair_agent(
+                self.reactor_thread.reactor,
+                self.authority,
+                parsed.host,
+                port,
+                token,
+                agent_id=key,
+                software_version=installed_version(),
+            )
+            pairing.addCallbacks(record, lambda failure: done.set_exception(failure.value))
+
+        def record(paired: Any) -> None:
+            recorded = self.worker.submit(
+                lambda session: self._record_pairing(session, key, paired.name, paired),
+                actor="pairing",
+            )
+            recorded.add_done_callback(connect)
+
+        def connect(recorded: Future[PairedServer]) -> None:
+            error = recorded.exception()
+            if error is not None:
+                done.set_exception(error)
+                return
+            server = recorded.result()
+            endpoint = AgentEndpoint(key, parsed.host, port, server.fingerprint)
+            self.reactor_thread.call(lambda: self._connect_all([endpoint]))
+            done.set_result(server)
+
+        self.reactor_thread.call(on_reactor)
+        return done
+
+    def add_report_handler(self, kind: str, handler: ReportHandler) -> None:
+        self._report_handlers.setdefault(kind, []).append(handler)
+
+    # --- inside ---------------------------------------------------------------------------------
+
+    def _record_pairing(self, session: Session, key: str, name: str, paired: Any) -> PairedServer:
+        host = session.scalar(select(Host).where(Host.address == key, Host.deleted_at.is_(None)))
+        if host is None:
+            host = inventory.add_host(session, key)
+        host.agent_id = key
+        host.cert_fingerprint = paired.fingerprint
+        host.nodename = name
+        host.agent_version = paired.software_version
+        session.flush()
+        return PairedServer(host.id, key, name, paired.fingerprint)
+
+    @staticmethod
+    def _paired_endpoints(session: Session) -> list[AgentEndpoint]:
+        endpoints = []
+        for host in session.scalars(
+            select(Host).where(Host.deleted_at.is_(None), Host.cert_fingerprint.is_not(None))
+        ):
+            address = parse_server_address(host.address)
+            endpoints.append(
+                AgentEndpoint(
+                    host.address,
+                    address.host,
+                    address.port or DEFAULT_PORT,
+                    str(host.cert_fingerprint),
+                )
+            )
+        return endpoints
+
+    def _connect_all(self, endpoints: list[AgentEndpoint]) -> None:
+        assert self.links is not None
+        for endpoint in endpoints:
+            self.links.connect(endpoint)
+
+    def _link_event(self, event: LinkEvent) -> None:
+        """Reactor thread: a link came up or went down."""
+        if event.state == LinkState.CONNECTED:
+            now = datetime.now(UTC)
+
+            def contact(session: Session) -> None:
+                host = session.scalar(
+                    select(Host).where(Host.address == event.host, Host.deleted_at.is_(None))
+                )
+                if host is not None:
+                    host.last_contact = now
+
+            self.worker.submit(contact, actor="agent link")
+        self._publish(event)
+
+    def _pushed(self, host: str, body: dict[str, Any]) -> None:
+        """Reactor thread: an agent's report; handled on the database worker, in order."""
+        kind = str(body.get("kind"))
+        self.worker.submit(lambda session: self._handle_report(session, host, kind, body))
+
+    def _handle_report(self, session: Session, host: str, kind: str, body: dict[str, Any]) -> None:
+        if kind == "lustre" and self.service.scheduler is not None:
+            state = body.get("state")
+            if isinstance(state, dict):
+                mounts = state.get("mounts") or []
+                self.service.scheduler.observe(
+                    host,
+                    LustreReport(
+                        lnet=str(state.get("lnet")),
+                        mounted_devices=frozenset(
+                            str(m.get("device")) for m in mounts if isinstance(m, dict)
+                        ),
+                    ),
+                )
+        for handler in self._report_handlers.get(kind, ()):
+            handler(session, host, body)
+
+    def _late_outcome(self, host: str, result: ActionResult) -> None:
+        self._publish(LateOutcome(host, result))
+
+    def _publish(self, event: object) -> None:
+        for listener in list(self.listeners):
+            listener(event)
