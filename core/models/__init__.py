@@ -19,6 +19,11 @@ from core.models.lustre import (
 )
 from core.models.monitoring import Alert, AlertKind, AuditAction, AuditRecord, Event, Severity
 from core.models.power import PowerControlDevice, PowerControlType, PowerOutlet
+from core.models.resources import (
+    StorageResource,
+    StorageResourceSighting,
+    storage_resource_parents,
+)
 from core.models.storage import HaStatus, Volume, VolumeNode
 from core.models.work import Command, Job, Step, command_jobs, job_dependencies
 
@@ -49,6 +54,8 @@ __all__ = [
     "SoftDeleted",
     "Stateful",
     "Step",
+    "StorageResource",
+    "StorageResourceSighting",
     "Target",
     "TargetKind",
     "TargetMount",
@@ -57,4 +64,5 @@ __all__ = [
     "command_jobs",
     "job_dependencies",
     "ost_pool_members",
+    "storage_resource_parents",
 ]
