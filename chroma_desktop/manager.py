@@ -11,8 +11,12 @@ it into queued signals, the CLI prints it.
   desktop's CA, records the pinned certificate on the server's Host (adding the Host if it is
   new), and keeps a link to it from then on.
 - Links to every paired server are opened at start, and reopened with backoff when they drop.
-- Agents' reports: the Lustre state corrects the model through `Scheduler.observe`; other kinds
-  (devices, records) go to the handlers registered with `add_report_handler`.
+- Agents' reports, in the order each server sent them: the alert engine sees each first (it
+  tells a planned change from an unplanned one by the model as it was), then the Lustre state
+  corrects the model through `Scheduler.observe`, then the storage plugins turn device and
+  network reports into volumes and NIDs, then handlers registered with `add_report_handler`
+  (the history stores) take what they want. A garbled report is published as an error and
+  changes nothing.
 - The scheduler runs under `SchedulerService`: on PostgreSQL shared by several desktops, only
   the one holding the lease runs it; `tick` is called every LEASE_RETRY_S.
 """
@@ -22,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,19 +35,23 @@ from twisted.internet import task
 
 from agentlink.authority import DesktopAuthority
 from agentlink.commands import AgentCommandRenderer
-from agentlink.connector import AgentEndpoint, AgentLinks, LinkEvent, LinkState, pair_agent
+from agentlink.connector import AgentEndpoint, AgentLinks, LinkEvent, pair_agent
 from agentlink.daemon import DEFAULT_PORT
 from agentlink.gateway import LinkGateway
+from agentlink.reports import GarbledReportError, contact_from_link_event, parse_push
 from agentlink.runtime import ReactorThread
 from core import inventory
+from core.alerts import AlertEngine
 from core.database import Database
 from core.dbworker import DatabaseWorker
 from core.models import Host
+from core.observations import LustreReported
 from core.ports import ActionResult, Clock, SecretStore, SystemClock
-from core.scheduler import LustreReport, Scheduler
+from core.scheduler import JobChanged, Scheduler
 from core.scheduler.service import LEASE_RETRY_S, SchedulerService
 from core.validation import parse_server_address
 from core.version import installed_version
+from plugins.runner import apply_agent_report
 
 T = TypeVar("T")
 Listener = Callable[[object], None]
@@ -94,7 +101,9 @@ class Manager:
         self.links: AgentLinks | None = None
         self._link_retry = link_retry
         self.service = SchedulerService(database, self._make_scheduler)
+        self.alerts = AlertEngine(database, self.clock)
         self._ticking: task.LoopingCall | None = None
+        self._closing_links: set[str] = set()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -111,6 +120,8 @@ class Manager:
 
     def stop(self) -> None:
         def stop_links() -> Any:
+            if self.links is not None:
+                self._closing_links.update(self.links.connected)  # no "server offline" for us
             if self._ticking is not None and self._ticking.running:
                 self._ticking.stop()
             return self.links.stop() if self.links is not None else None
@@ -130,15 +141,23 @@ class Manager:
             on_push=self._pushed,
             retry=self._link_retry,
         )
-        self._ticking = task.LoopingCall(
-            lambda: self.worker.submit(lambda session: self.service.tick())
-        )
+        self._ticking = task.LoopingCall(lambda: self.worker.submit(self._tick))
         self._ticking.clock = reactor
         self._ticking.start(LEASE_RETRY_S, now=False)
 
+    def _tick(self, session: Session) -> None:
+        """Every LEASE_RETRY_S on the database worker: the scheduler's lease, and the alerts
+        that fire on time passing (a server silent for too long)."""
+        self.service.tick()
+        self._publish_all(self.alerts.tick())
+
     def _make_scheduler(self) -> Scheduler:
         scheduler = Scheduler(
-            self.database, self.gateway, AgentCommandRenderer(), self.clock, publish=self._publish
+            self.database,
+            self.gateway,
+            AgentCommandRenderer(),
+            self.clock,
+            publish=self._scheduler_event,
         )
 
         def pump_soon() -> None:
@@ -248,43 +267,52 @@ class Manager:
 
     def _link_event(self, event: LinkEvent) -> None:
         """Reactor thread: a link came up or went down."""
-        if event.state == LinkState.CONNECTED:
-            now = datetime.now(UTC)
-
-            def contact(session: Session) -> None:
-                host = session.scalar(
-                    select(Host).where(Host.address == event.host, Host.deleted_at.is_(None))
-                )
-                if host is not None:
-                    host.last_contact = now
-
-            self.worker.submit(contact, actor="agent link")
+        planned = event.host in self._closing_links
+        contact = contact_from_link_event(event, received_at=self.clock.now(), planned=planned)
+        self.worker.submit(
+            lambda session: self._publish_all(self.alerts.observe(event.host, contact))
+        )
         self._publish(event)
 
     def _pushed(self, host: str, body: dict[str, Any]) -> None:
         """Reactor thread: an agent's report; handled on the database worker, in order."""
-        kind = str(body.get("kind"))
-        self.worker.submit(lambda session: self._handle_report(session, host, kind, body))
+        received_at = self.clock.now()
+        self.worker.submit(lambda session: self._handle_report(session, host, body, received_at))
 
-    def _handle_report(self, session: Session, host: str, kind: str, body: dict[str, Any]) -> None:
-        if kind == "lustre" and self.service.scheduler is not None:
-            state = body.get("state")
-            if isinstance(state, dict):
-                mounts = state.get("mounts") or []
-                self.service.scheduler.observe(
-                    host,
-                    LustreReport(
-                        lnet=str(state.get("lnet")),
-                        mounted_devices=frozenset(
-                            str(m.get("device")) for m in mounts if isinstance(m, dict)
-                        ),
-                    ),
-                )
+    def _handle_report(
+        self, session: Session, host: str, body: dict[str, Any], received_at: Any
+    ) -> None:
+        try:
+            observation = parse_push(host, body, received_at=received_at)
+        except GarbledReportError as garbled:
+            self._publish(garbled)
+            return
+        self._publish_all(self.alerts.observe(host, observation))
+        scheduler = self.service.scheduler
+        if isinstance(observation, LustreReported) and scheduler is not None:
+            scheduler.observe(host, observation.report)
+        kind = str(body.get("kind"))
+        if kind in ("devices", "lustre"):
+            host_id = session.scalar(
+                select(Host.id).where(Host.address == host, Host.deleted_at.is_(None))
+            )
+            if host_id is not None:
+                self._publish(apply_agent_report(session, host_id, kind, body))
         for handler in self._report_handlers.get(kind, ()):
             handler(session, host, body)
 
     def _late_outcome(self, host: str, result: ActionResult) -> None:
         self._publish(LateOutcome(host, result))
+
+    def _scheduler_event(self, event: object) -> None:
+        """Database worker: the scheduler's news; a job that ended is the alerts' news too."""
+        self._publish(event)
+        if isinstance(event, JobChanged) and event.state.finished:
+            self._publish_all(self.alerts.job_finished(event.job_id))
+
+    def _publish_all(self, events: list[Any]) -> None:
+        for event in events:
+            self._publish(event)
 
     def _publish(self, event: object) -> None:
         for listener in list(self.listeners):

@@ -21,7 +21,7 @@ from chroma_desktop.manager import Manager
 from core.database import Database
 from core.errors import ValidationError
 from core.fakes import MemorySecretStore
-from core.models import Host, LNetConfiguration
+from core.models import Host, LNetConfiguration, VolumeNode
 from core.scheduler import LNET
 
 TOKEN = "K7QPM-2HX9D-RW4TA-0JN3E"
@@ -90,6 +90,19 @@ def test_paired_servers_are_driven_by_the_scheduler_and_followed_by_their_report
             )
 
     wait_for(lambda: lnet_state() == "unloaded", "the agent's first report")
+
+    def volumes() -> list[str]:
+        with database.session() as session:
+            return list(
+                session.scalars(
+                    select(VolumeNode.path)
+                    .join(Host, Host.id == VolumeNode.host_id)
+                    .where(Host.address == address)
+                )
+            )
+
+    shared_luns = [d["path"] for d in cluster.server("sim-mds1").devices() if not d["filesystem"]]
+    wait_for(lambda: sorted(volumes()) == sorted(shared_luns), "its devices to become volumes")
     manager.run(lambda s: s.request_state((LNET, paired.host_id), "up", actor="alice")).result(
         timeout=WAIT_S
     )
