@@ -122,7 +122,7 @@ class LinkProtocol(Protocol):
         """Tell the peer why, then close the connection."""
         if self.closed_reason is None:
             self.closed_reason = reason
-            log.warning("closing the link to %s: %s", self._peer_name(), reason)
+            log.info("closing the link to %s: %s", self._peer_name(), reason)
             if self.transport is not None:
                 self._send(Message(Op.ERROR, next(self._seq), {"reason": reason}))
                 self.transport.loseConnection()

@@ -1,135 +1,235 @@
-"""The demo cluster: eight servers in HA pairs, their shared LUNs and one filesystem, `demofs`.
+"""The live demo: a simulated eight-server cluster, paired, with a filesystem created and started
+through the real scheduler, the real agents and real TLS links.
 
-Layer: chroma_desktop (no Qt). Thread: the database worker's. Today `make demo` builds this
-model in a fresh database and prints it with the plan each target follows; once the simulator
-and the window land, the same layout is served by simulated agents and shown live.
+Layer: chroma_desktop (no Qt). Threads: `run_demo` runs on the caller's thread and only waits;
+the simulated servers and the links run on the reactor thread, the scheduler on the database
+worker (see manager.py). The simulator's agents listen on 127.0.0.1 only; the demo's CA and keys
+live in memory (a throwaway secret store), so nothing of the demo outlives it but its
+CHROMA_HOME. Steps, each shown as it happens:
+
+1. start the simulator (sim-mds1/2 as an HA pair, sim-oss1…6 in three pairs);
+2. pair every server with the simulator's token and keep a link to it;
+3. wait for the storage plugins to turn the device reports into shared volumes;
+4. show the plan of "create demofs" (MGT, MDT and eight OSTs chosen from those volumes) with the
+   exact command lines of one OST, then run it and follow its jobs to the end;
+5. show the filesystem, its targets and where each runs, and the statistics arriving.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import inventory
-from core.models import Filesystem, Host, Nid, Target, Volume
-from core.records import FilesystemRecord, filesystem_record
-from core.scheduler import PlanPreview
-from core.states import HostState, LNetState
+from agentlink.runtime import ReactorThread
+from agentlink.simulator.cluster import SimulatedCluster
+from agentlink.simulator.network import SimulatedNetwork
+from chroma_desktop.manager import Manager
+from core.database import Database
+from core.errors import ChromaError
+from core.fakes import MemorySecretStore
+from core.models import Command, Filesystem, Host, Target, Volume, VolumeNode
+from core.records import filesystem_record
+from core.scheduler import CommandChanged, FilesystemRequest, JobChanged, PlanPreview, Scheduler
+from core.version import installed_version
 
+DEMO_TOKEN = "DEM00-C1AST-ERT0K-EN000"  # noqa: S105 (the simulator's, printed in the docs)
+FSNAME = "demofs"
+OSTS = 8
+STEP_TIMEOUT_S = 120.0
 GIB = 1 << 30
 
 
-@dataclass(frozen=True)
-class DemoLun:
-    serial: str
-    size_bytes: int
-    primary: str
-    secondary: str
+class DemoError(ChromaError):
+    """The demo could not go on; the message says where it stopped."""
 
 
 @dataclass(frozen=True)
-class DemoCluster:
-    """Two metadata servers and six object storage servers, each pair sharing its LUNs."""
+class DemoChoice:
+    mgt: int
+    mdt: int
+    osts: tuple[int, ...]
 
-    fsname: str = "demofs"
-    metadata_pair: tuple[str, str] = ("mds1", "mds2")
-    storage_pairs: tuple[tuple[str, str], ...] = (
-        ("oss1", "oss2"),
-        ("oss3", "oss4"),
-        ("oss5", "oss6"),
+
+def run_demo(
+    database: Database,
+    home: Path,
+    reactor_thread: ReactorThread,
+    *,
+    out: Callable[[str], None] = print,
+    keep_running: Callable[[], bool] = lambda: False,
+) -> int:
+    reactor = reactor_thread.reactor
+    reactor_thread.start()
+    out(f"Chroma Desktop {installed_version()}: live demo on a simulated cluster")
+    out(f"Everything is kept in {home}")
+    cluster, network = reactor_thread.call_and_wait(
+        lambda: _start_simulator(reactor, home / "simulator")
     )
-    osts_per_pair: int = 4
+    manager = Manager(database, MemorySecretStore(), home / "config", reactor_thread)
+    finished = threading.Event()
+    outcome: dict[int, str] = {}
 
-    @property
-    def servers(self) -> list[str]:
-        return [*self.metadata_pair, *(name for pair in self.storage_pairs for name in pair)]
+    jobs_done: list[int] = []
 
-    def mgt_lun(self) -> DemoLun:
-        return DemoLun("DEMO-MGT", 1 * GIB, *self.metadata_pair)
+    def on_event(event: object) -> None:
+        if isinstance(event, JobChanged) and event.state.finished:
+            jobs_done.append(event.job_id)
+            if event.state != "succeeded":
+                out(f"    job {event.job_id} {event.state}: {event.error}")
+            elif len(jobs_done) % 10 == 0:
+                out(f"    {len(jobs_done)} jobs done …")
+        if isinstance(event, CommandChanged) and event.state.finished:
+            outcome[event.command_id] = event.state
+            finished.set()
 
-    def mdt_lun(self) -> DemoLun:
-        first, second = self.metadata_pair
-        return DemoLun("DEMO-MDT0", 512 * GIB, second, first)
+    manager.listeners.append(on_event)
+    manager.start()
+    try:
+        out(f"1. Simulator: {len(cluster.servers)} servers on 127.0.0.1")
+        out("2. Pairing each server with the simulator's token:")
+        for name in cluster.servers:
+            paired = manager.pair_server(f"127.0.0.1:{network.ports[name]}", DEMO_TOKEN).result(
+                STEP_TIMEOUT_S
+            )
+            out(f"    {paired.name:<10} at {paired.address:<16} pinned {paired.fingerprint[:23]}…")
+        expected = sum(
+            1
+            for name in cluster.servers
+            for d in cluster.server(name).devices()
+            if not d["filesystem"]
+        )
+        out("3. Waiting for the device reports to become volumes …")
+        _wait(lambda: _volume_nodes(database) >= expected, "the volumes")
+        choice = database_call(manager, _choose_volumes)
+        out(f"    {_volume_count(database)} shared volumes on {len(cluster.servers) // 2} HA pairs")
+        request = FilesystemRequest(
+            name=FSNAME,
+            mgt_volume_id=choice.mgt,
+            mdt_volume_ids=(choice.mdt,),
+            ost_volume_ids=choice.osts,
+        )
+        plan = manager.run(lambda s: s.preview_create_filesystem(request)).result(STEP_TIMEOUT_S)
+        out("4. " + "\n".join(describe_plan(plan, f"{FSNAME}-OST0000")))
+        command_id = manager.run(lambda s: _create(s, request)).result(STEP_TIMEOUT_S)
+        out(f"    running command {command_id} …")
+        deadline = time.monotonic() + STEP_TIMEOUT_S * 3
+        while command_id not in outcome:
+            finished.wait(1.0)
+            finished.clear()
+            if time.monotonic() > deadline:
+                raise DemoError(f"Command {command_id} did not finish in time.")
+        out(f"    command {command_id}: {outcome[command_id]}")
+        out("5. " + "\n".join(database_call(manager, _describe_filesystem)))
+        while keep_running():
+            time.sleep(1.0)
+    finally:
+        manager.stop()
+        reactor_thread.call_and_wait(network.stop)
+    return 0 if outcome.get(command_id) == "succeeded" else 1
 
-    def ost_luns(self) -> Iterator[DemoLun]:
-        for pair_index, (first, second) in enumerate(self.storage_pairs):
-            for n in range(self.osts_per_pair):
-                # Alternate primaries so that both servers of a pair carry load.
-                primary, secondary = (first, second) if n % 2 == 0 else (second, first)
-                yield DemoLun(f"DEMO-OST{pair_index}{n}", 8 * 1024 * GIB, primary, secondary)
+
+def _create(scheduler: Scheduler, request: FilesystemRequest) -> int:
+    return scheduler.create_filesystem(request, actor="demo", confirmed=True)
 
 
-def build_demo_model(session: Session, cluster: DemoCluster = DemoCluster()) -> FilesystemRecord:
-    """Add the demo servers with LNet up, their shared volumes, and the demo filesystem."""
-    hosts: dict[str, Host] = {}
-    for number, name in enumerate(cluster.servers, start=1):
-        host = inventory.add_host(session, f"{name}.demo.lustre")
-        host.fqdn = host.address
-        host.nodename = name
-        host.state = HostState.CONFIGURED
-        assert host.lnet is not None
-        host.lnet.state = LNetState.UP
-        host.lnet.nids.append(Nid(nid_string=f"10.0.0.{number}@tcp0"))
-        hosts[name] = host
-
-    def volume(lun: DemoLun) -> Volume:
-        made = inventory.add_volume(session, serial=lun.serial, size_bytes=lun.size_bytes)
-        for host_name, primary in ((lun.primary, True), (lun.secondary, False)):
-            path = f"/dev/disk/by-id/scsi-{lun.serial.lower()}"
-            inventory.add_volume_node(session, made, hosts[host_name], path, primary=primary)
-        return made
-
-    filesystem = inventory.create_filesystem(
-        session,
-        cluster.fsname,
-        mgt_volume=volume(cluster.mgt_lun()),
-        mdt_volumes=[volume(cluster.mdt_lun())],
-        ost_volumes=[volume(lun) for lun in cluster.ost_luns()],
+def _start_simulator(reactor: Any, state_dir: Path) -> tuple[SimulatedCluster, SimulatedNetwork]:
+    cluster = SimulatedCluster.open(state_dir, clock=reactor)
+    network = SimulatedNetwork(
+        cluster,
+        state_dir,
+        reactor=reactor,
+        software_version=installed_version(),
+        pairing_token=DEMO_TOKEN,
+        report_interval_s=2.0,
     )
-    return filesystem_record(filesystem)
+    network.start()
+    cluster.start()
+    return cluster, network
 
 
-def describe_demo(session: Session, fsname: str) -> list[str]:
-    """The model as an admin would read it: servers, targets with failover, and the plan."""
-    lines = []
-    hosts = session.scalars(select(Host).where(Host.deleted_at.is_(None)).order_by(Host.id)).all()
-    lines.append(f"Servers ({len(hosts)}):")
-    for host in hosts:
-        nids = ", ".join(n.nid_string for n in host.lnet.nids) if host.lnet else "-"
-        lnet = host.lnet.state if host.lnet else LNetState.UNKNOWN
-        lines.append(f"  {host.label:<20} {host.state:<13} LNet {lnet:<8} {nids}")
-    filesystem = session.scalars(select(Filesystem).where(Filesystem.name == fsname)).one()
-    record = filesystem_record(filesystem)
-    targets: list[Target] = [filesystem.mgs, *filesystem.live_targets()]
-    lines.append("")
-    lines.append(f"Filesystem {record.name} ({record.state}), {len(targets)} targets:")
-    for target in targets:
-        servers = " -> ".join(m.host.label for m in target.mounts)
-        size = target.volume.size_bytes or 0
-        lines.append(f"  {target.name:<16} {target.state:<12} {size / GIB:>7.0f} GiB  on {servers}")
-    lines.append(f"Clients will mount: mount -t lustre {record.mount_path} /mnt/{record.name}")
-    return lines
+def database_call(manager: Manager, work: Callable[[Session], Any]) -> Any:
+    future: Future[Any] = manager.worker.submit(work)
+    return future.result(STEP_TIMEOUT_S)
+
+
+def _wait(ready: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while not ready():
+        if time.monotonic() > deadline:
+            raise DemoError(f"The demo gave up waiting for {what}.")
+        time.sleep(0.2)
+
+
+def _volume_nodes(database: Database) -> int:
+    with database.session() as session:
+        return len(
+            session.scalars(select(VolumeNode.id).where(VolumeNode.deleted_at.is_(None))).all()
+        )
+
+
+def _volume_count(database: Database) -> int:
+    with database.session() as session:
+        return len(session.scalars(select(Volume.id).where(Volume.deleted_at.is_(None))).all())
+
+
+def _choose_volumes(session: Session) -> DemoChoice:
+    """The smallest volume of the metadata pair for the MGT, the next for the MDT, and the
+    object servers' volumes for the OSTs."""
+    metadata: list[Volume] = []
+    storage: list[Volume] = []
+    for volume in session.scalars(select(Volume).where(Volume.deleted_at.is_(None))):
+        hosts = {node.host.nodename or "" for node in volume.nodes if node.deleted_at is None}
+        (metadata if any("mds" in h for h in hosts) else storage).append(volume)
+    metadata.sort(key=lambda v: (v.size_bytes or 0, v.id))
+    storage.sort(key=lambda v: v.id)
+    if len(metadata) < 2 or len(storage) < 1:
+        raise DemoError("The simulated servers reported too few volumes for a filesystem.")
+    return DemoChoice(metadata[0].id, metadata[1].id, tuple(v.id for v in storage[:OSTS]))
 
 
 def describe_plan(plan: PlanPreview, target: str) -> list[str]:
-    """The dry run an admin sees before starting the filesystem: its size, and every step and
-    exact command line for one of its targets."""
+    """The dry run an admin sees first: its size, and every step and exact command line for
+    one of its targets."""
     servers = {step.host for job in plan.jobs for step in job.steps if step.host}
     lines = [
         f"Plan '{plan.message}': {len(plan.jobs)} jobs on {len(servers)} servers, "
-        f"run in parallel where their dependencies allow.",
-        f"Confirm first: {' '.join(plan.confirmations)}",
-        f"The jobs of {target} and what they run:",
+        "run in parallel where their dependencies allow.",
+        f"    Confirm first: {' '.join(plan.confirmations)}",
+        f"    The jobs of {target} and what they run:",
     ]
     for job in plan.jobs:
         if job.subject != target:
             continue
-        lines.append(f"  {job.description}")
+        lines.append(f"      {job.description}")
         for step in job.steps:
-            lines.append(f"    on {step.host}: {step.description}")
-            lines += [f"      $ {shlex.join(argv)}" for argv in step.command_lines]
+            lines.append(f"        on {step.host}: {step.description}")
+            lines += [f"          $ {shlex.join(argv)}" for argv in step.command_lines]
+    return lines
+
+
+def _describe_filesystem(session: Session) -> list[str]:
+    filesystem = session.scalars(select(Filesystem).where(Filesystem.name == FSNAME)).one()
+    record = filesystem_record(filesystem)
+    targets: list[Target] = [filesystem.mgs, *filesystem.live_targets()]
+    lines = [f"Filesystem {record.name} is {record.state}, {len(targets)} targets:"]
+    for target in targets:
+        active = target.active_mount
+        where = active.host.nodename if active is not None else "nowhere"
+        size = (target.volume.size_bytes or 0) / GIB
+        lines.append(f"    {target.name:<16} {target.state:<10} {size:>8.0f} GiB  runs on {where}")
+    lines.append(
+        f"    Clients mount it with: mount -t lustre {record.mount_path} /mnt/{record.name}"
+    )
+    commands = session.scalar(select(Command.id).order_by(Command.id.desc()).limit(1))
+    hosts = session.scalars(select(Host.nodename).where(Host.deleted_at.is_(None))).all()
+    lines.append(f"    {len(hosts)} servers managed; last command {commands}")
     return lines

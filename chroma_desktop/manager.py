@@ -239,6 +239,7 @@ class Manager:
         host.agent_id = key
         host.cert_fingerprint = paired.fingerprint
         host.nodename = name
+        host.fqdn = host.fqdn or name
         host.agent_version = paired.software_version
         session.flush()
         return PairedServer(host.id, key, name, paired.fingerprint)

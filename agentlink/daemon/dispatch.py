@@ -20,7 +20,12 @@ from typing import Any, Protocol
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from agentlink.daemon.lustre_actions import ActionArgumentError, UnknownActionError, command_lines
+from agentlink.daemon.lustre_actions import (
+    ActionArgumentError,
+    UnknownActionError,
+    command_lines,
+    read_result,
+)
 from agentlink.wire import Message, Op
 
 MAX_REMEMBERED = 10_000
@@ -62,9 +67,11 @@ class _Action:
     """Answers to send once it ends (the request, and any repeat of it meanwhile)."""
 
     def report(self) -> dict[str, Any]:
+        succeeded = self.state == ActionState.SUCCEEDED
         return {
             "action_id": self.action_id,
             "state": self.state.value,
+            "result": read_result(self.action, self.stdout) if succeeded else None,
             "stdout": "".join(self.stdout),
             "stderr": "".join(self.stderr),
             "error": self.error,

@@ -15,10 +15,18 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
-__all__ = ["ACTIONS", "ActionArgumentError", "ActionSpec", "UnknownActionError", "command_lines"]
+__all__ = [
+    "ACTIONS",
+    "ActionArgumentError",
+    "ActionSpec",
+    "UnknownActionError",
+    "command_lines",
+    "read_result",
+]
 
 CommandLines = list[list[str]]
 Builder = Callable[[Mapping[str, Any]], CommandLines]
+Reader = Callable[[list[str]], dict[str, Any]]
 
 
 class ActionArgumentError(ValueError):
@@ -58,6 +66,8 @@ class ActionSpec:
     optional: tuple[str, ...]
     description: str
     build: Builder
+    read: Reader | None = None
+    """What the desktop learns from the commands' output (one stdout per command, in order)."""
 
     @property
     def arguments(self) -> tuple[str, ...]:
@@ -305,7 +315,7 @@ def _load_lnet(args: Mapping[str, Any]) -> CommandLines:
 
 
 def _start_lnet(args: Mapping[str, Any]) -> CommandLines:
-    return [["lctl", "network", "up"]]
+    return [["lctl", "network", "up"], ["lctl", "list_nids"]]
 
 
 def _stop_lnet(args: Mapping[str, Any]) -> CommandLines:
@@ -459,6 +469,42 @@ def _unmount_client(args: Mapping[str, Any]) -> CommandLines:
     return [["umount", _mount_point("unmount_client", args)]]
 
 
+# --- readers: what the desktop learns from the output -------------------------------------------
+
+
+def _read_nids(stdouts: list[str]) -> dict[str, Any]:
+    """`lctl list_nids` prints one NID per line."""
+    return {"nids": [line.strip() for line in stdouts[-1].splitlines() if line.strip()]}
+
+
+def _read_format(stdouts: list[str]) -> dict[str, Any]:
+    """The UUID from `blkid`, the inode geometry from `dumpe2fs -h`."""
+    found: dict[str, Any] = {"uuid": stdouts[1].strip() or None}
+    for line in stdouts[2].splitlines():
+        name, _, value = line.partition(":")
+        key = {"Inode size": "inode_size", "Inode count": "inode_count"}.get(name.strip())
+        if key is not None and value.strip().isdigit():
+            found[key] = int(value.strip())
+    return found
+
+
+def _read_label(stdouts: list[str]) -> dict[str, Any]:
+    """The label the MGS gave at registration, from `blkid -s LABEL`."""
+    return {"label": stdouts[-1].strip() or None}
+
+
+def read_result(action: str, stdouts: list[str]) -> dict[str, Any] | None:
+    """What `action`'s output tells the desktop, or None when it tells nothing; never raises
+    (odd output reads as missing values)."""
+    spec = ACTIONS.get(action)
+    if spec is None or spec.read is None:
+        return None
+    try:
+        return spec.read(stdouts)
+    except (IndexError, ValueError):
+        return None
+
+
 _FORMAT_OPTIONAL = (
     "fsname",
     "index",
@@ -479,7 +525,14 @@ _SPECS = (
     ),
     ActionSpec("teardown_server", (), (), "Forget the pairing; runs no command.", _teardown_server),
     ActionSpec("load_lnet", (), (), "Load the LNet kernel module.", _load_lnet),
-    ActionSpec("start_lnet", (), (), "Bring the LNet network up.", _start_lnet),
+    ActionSpec(
+        "start_lnet",
+        (),
+        (),
+        "Bring the LNet network up and list its NIDs.",
+        _start_lnet,
+        _read_nids,
+    ),
     ActionSpec(
         "stop_lnet",
         (),
@@ -494,6 +547,7 @@ _SPECS = (
         _FORMAT_OPTIONAL,
         "Format a device as an MGT, MDT or OST, then read its UUID and inode geometry.",
         _format_target,
+        _read_format,
     ),
     ActionSpec(
         "register_target",
@@ -501,6 +555,7 @@ _SPECS = (
         (),
         "Register a new target with the MGS by mounting it once, then read its label.",
         _register_target,
+        _read_label,
     ),
     ActionSpec(
         "configure_target_mount",

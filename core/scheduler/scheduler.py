@@ -42,6 +42,7 @@ from core.models import (
     Host,
     Job,
     LNetConfiguration,
+    Nid,
     Severity,
     Step,
     Target,
@@ -88,6 +89,7 @@ from core.scheduler.world import (
 )
 from core.scheduler.writes import PendingWrites
 from core.states import FilesystemState, RunState, TargetState
+from core.validation import normalise_nid
 
 DEFAULT_PER_SERVER_LIMIT = 4
 SCHEDULER_ACTOR = "scheduler"
@@ -990,6 +992,8 @@ class Scheduler:
                 raise ConflictError(
                     f"The MGS registered the target as {results[0]['label']}, not {expected}."
                 )
+        if job.kind == "StartLNetJob" and results and isinstance(results[-1].get("nids"), list):
+            self._learn_nids(session, ident, results[-1]["nids"])
         if job.kind in ("StartTargetJob", "FailoverTargetJob", "FailbackTargetJob"):
             self._set_active_mount(ident, job.steps[-1].host_id)
         if job.kind == "StopTargetJob":
@@ -1027,6 +1031,25 @@ class Scheduler:
                 "message": f"{self.world.name(ref)} is now {state} ({cause}).",
             }
         )
+
+    def _learn_nids(self, session: Session, host_id: int, reported: list[object]) -> None:
+        """The NIDs `lctl list_nids` printed when LNet came up: the server's NIDs from now on
+        (formatting writes them into targets). Unreadable ones are left out."""
+        nids: list[str] = []
+        for nid in reported:
+            try:
+                normalised = normalise_nid(str(nid))
+            except ValidationError:
+                continue  # the loopback NID, or garbage
+            if normalised not in nids:
+                nids.append(normalised)
+        if not nids:
+            return
+        self.world.hosts[host_id].nids = tuple(nids)
+        lnet = session.scalar(select(LNetConfiguration).where(LNetConfiguration.host_id == host_id))
+        if lnet is not None and [n.nid_string for n in lnet.nids] != nids:
+            lnet.nids = [Nid(nid_string=nid) for nid in nids]  # (the agent's report may be first)
+            session.flush()
 
     def _set_active_mount(self, target_id: int, host_id: int | None) -> None:
         """Where a target now runs; written at the end of the round, all deactivations before

@@ -16,6 +16,7 @@ from agentlink.daemon.lustre_actions import (
     ActionSpec,
     UnknownActionError,
     command_lines,
+    read_result,
 )
 
 OST3_HA: dict[str, Any] = {
@@ -43,7 +44,7 @@ def mkfs(args: Mapping[str, Any]) -> list[str]:
         ("setup_server", [["lctl", "--version"]]),
         ("teardown_server", []),
         ("load_lnet", [["modprobe", "lnet"]]),
-        ("start_lnet", [["lctl", "network", "up"]]),
+        ("start_lnet", [["lctl", "network", "up"], ["lctl", "list_nids"]]),
         ("stop_lnet", [["lustre_rmmod", "ptlrpc"], ["lctl", "network", "down"]]),
         ("unload_lnet", [["lustre_rmmod"]]),
     ],
@@ -783,3 +784,18 @@ def test_random_text_for_every_argument_never_escapes_the_rules(
     except ActionArgumentError:
         return
     assert_well_formed(lines)
+
+
+def test_what_the_desktop_learns_from_the_output():
+    assert read_result("start_lnet", ["LNET configured\n", "10.0.0.1@tcp\n10.1.0.1@o2ib\n"]) == {
+        "nids": ["10.0.0.1@tcp", "10.1.0.1@o2ib"]
+    }
+    dumpe2fs = "Filesystem volume name:   fs1-OST0001\nInode count:  1024\nInode size:\t  512\n"
+    assert read_result("format_target", ["", "5b6f-9c\n", dumpe2fs]) == {
+        "uuid": "5b6f-9c",
+        "inode_size": 512,
+        "inode_count": 1024,
+    }
+    assert read_result("register_target", ["", "", "", "fs1-OST0001\n"]) == {"label": "fs1-OST0001"}
+    assert read_result("format_target", ["only one output"]) is None, "odd output tells nothing"
+    assert read_result("load_lnet", [""]) is None

@@ -372,3 +372,28 @@ def test_a_filesystem_is_not_removed_while_a_target_of_it_could_not_be(database:
     assert h.state(h.fs) == "stopped"
     assert h.state(h.target("fs1-OST0000")) == "unmounted"
     assert h.scheduler.available_transitions(h.target("fs1-OST0000")), "still manageable"
+
+
+def test_nids_are_learned_when_lnet_comes_up_and_formatting_uses_them(database: Database):
+    from core.models import Host, Nid
+    from core.scheduler import LNET
+
+    h = make_harness(database)
+    with database.session() as session:
+        oss2 = session.get(Host, h.hosts["oss2"])
+        assert oss2 is not None and oss2.lnet is not None
+        oss2.lnet.nids.clear()
+        oss2.lnet.state = "down"
+    h.scheduler.start()
+    h.gateway.script("start_lnet", ScriptedReply(result={"nids": ["10.9.9.9@tcp", "0@lo"]}))
+    h.scheduler.request_state((LNET, h.hosts["oss2"]), "up", actor="alice")
+    with database.session() as session:
+        learned = session.scalars(
+            select(Nid.nid_string)
+            .join(Nid.lnet_configuration)
+            .where(Nid.lnet_configuration.has(host_id=h.hosts["oss2"]))
+        ).all()
+    assert learned == ["10.9.9.9@tcp0"], "normalised, the loopback left out"
+    plan = h.scheduler.preview_state(h.fs, "available")
+    format_ost1 = next(j for j in plan.jobs if j.description == "Format fs1-OST0001")
+    assert "--servicenode=10.9.9.9@tcp0" in " ".join(format_ost1.steps[0].command_lines[0])
