@@ -925,9 +925,9 @@ class Scheduler:
         if result.status == ActionStatus.LOST:
             error = f"The outcome is unknown: {error or 'the agent has no record of the action'}."
         self._step_done(job, step, state, error, result)
+        job.next_step += 1  # this step has ended, however: the job's later steps have not run
         if state == RunState.SUCCEEDED:
             job.results.append(result.result)
-            job.next_step += 1
             self._advance(session, job)
         else:
             where = self.world.hosts[step.host_id].label

@@ -97,6 +97,11 @@ def test_a_failure_cancels_what_needed_it_and_leaves_states_true(database: Datab
     assert h.state(h.target("fs1-OST0001")) == "unformatted"
     assert h.state(h.target("fs1-OST0000")) == "mounted"
     assert h.state(h.fs) == "unavailable", "derived from the targets as they really are"
+    with database.session() as session:
+        failed_step = session.scalars(
+            select(Step).join(Job).where(Job.description == "Format fs1-OST0001")
+        ).one()
+        assert (failed_step.state, failed_step.stderr) == ("failed", "device busy\n")
 
 
 def test_stopping_lnet_first_stops_the_targets_running_there(database: Database):
