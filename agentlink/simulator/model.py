@@ -481,7 +481,7 @@ def build_layout(
         else:
             serial = f"SIM{tag}{next(numbers):04d}"
             path = f"/dev/disk/by-id/scsi-{serial}"
-        luns[serial] = Lun(serial, path, size, hosts, purpose)
+        luns[serial] = Lun(serial, path, size, list(hosts), purpose)  # each LUN its own list
 
     mds_pair = names[:2]
     add(LunPurpose.MGT, MGT_BYTES, mds_pair)
