@@ -39,7 +39,8 @@ from twisted.internet import defer  # noqa: E402  (after the path is set)
 
 from agentlink.daemon.dispatch import CommandResult  # noqa: E402
 
-HEARTBEAT_S = 2.0
+HEARTBEAT_S = 10.0
+"""The links' heartbeat in the agents benchmark: the production value unless --heartbeat-s."""
 
 
 # --- the agents' process -------------------------------------------------------------------------
@@ -64,7 +65,7 @@ class InstantHost:
         return []
 
 
-def child(state_root: Path, count: int, ports_file: Path) -> None:
+def child(state_root: Path, count: int, ports_file: Path, heartbeat_s: float) -> None:
     from twisted.internet import reactor
 
     from agentlink.daemon.service import start_agent
@@ -79,8 +80,8 @@ def child(state_root: Path, count: int, ports_file: Path) -> None:
             port=0,
             interface="127.0.0.1",
             journal_max_bytes=64 * 1024,
-            heartbeat_s=HEARTBEAT_S,
-            dead_after_s=HEARTBEAT_S * 3,
+            heartbeat_s=heartbeat_s,
+            dead_after_s=heartbeat_s * 3,
         )
         ports.append(running.port)
     ports_file.write_text(json.dumps(ports))
@@ -108,10 +109,21 @@ def prepare(state_root: Path, count: int) -> tuple[Any, list[str]]:
     return authority, fingerprints
 
 
-def start_child(state_root: Path, count: int) -> tuple[subprocess.Popen[bytes], list[int]]:
+def start_child(
+    state_root: Path, count: int, heartbeat_s: float = HEARTBEAT_S
+) -> tuple[subprocess.Popen[bytes], list[int]]:
     ports_file = state_root / "ports.json"
     process = subprocess.Popen(
-        [sys.executable, __file__, "--child", str(state_root), str(count), str(ports_file)]
+        [
+            sys.executable,
+            __file__,
+            "--heartbeat-s",
+            str(heartbeat_s),
+            "--child",
+            str(state_root),
+            str(count),
+            str(ports_file),
+        ]
     )
     deadline = time.monotonic() + 120
     while not ports_file.exists():
@@ -221,7 +233,7 @@ def _react(main: Any) -> None:
         failure[0].raiseException()
 
 
-def bench_agents(count: int, idle_s: float, stagger_s: float) -> dict[str, Any]:
+def bench_agents(count: int, idle_s: float, stagger_s: float, heartbeat_s: float) -> dict[str, Any]:
     from twisted.internet import task
 
     from agentlink.connector import AgentEndpoint, AgentLinks, LinkEvent, LinkState
@@ -230,7 +242,7 @@ def bench_agents(count: int, idle_s: float, stagger_s: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         authority, fingerprints = prepare(root, count)
-        process, ports = start_child(root, count)
+        process, ports = start_child(root, count, heartbeat_s)
         result: dict[str, Any] = {}
 
         @defer.inlineCallbacks
@@ -256,8 +268,8 @@ def bench_agents(count: int, idle_s: float, stagger_s: float) -> dict[str, Any]:
                 software_version="bench",
                 on_event=on_event,
                 stagger_s=stagger_s,
-                heartbeat_s=HEARTBEAT_S,
-                dead_after_s=HEARTBEAT_S * 3,
+                heartbeat_s=heartbeat_s,
+                dead_after_s=heartbeat_s * 3,
             )
             before = rss_mb()
             began = time.perf_counter()
@@ -276,7 +288,7 @@ def bench_agents(count: int, idle_s: float, stagger_s: float) -> dict[str, Any]:
                 now = reactor.seconds()
                 for host, agent in links._agents.items():
                     link = agent.link
-                    late = link is not None and now - link._last_heard > HEARTBEAT_S * 1.5
+                    late = link is not None and now - link._last_heard > heartbeat_s * 1.5
                     if late and not silent_since.get(host):
                         missed += 1
                     silent_since[host] = late
@@ -293,6 +305,7 @@ def bench_agents(count: int, idle_s: float, stagger_s: float) -> dict[str, Any]:
             result.update(
                 bench="agents",
                 agents=count,
+                heartbeat_s=heartbeat_s,
                 rss_mb=round(after, 1),
                 kb_per_link=round((after - before) * 1024 / count, 1),
                 connect_s=round(connect_s, 2),
@@ -375,14 +388,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--in-flight", type=int, default=256)
     parser.add_argument("--agents", type=int, default=1000)
-    parser.add_argument("--idle-s", type=float, default=30.0)
+    parser.add_argument("--idle-s", type=float, default=40.0)
     parser.add_argument("--stagger-s", type=float, default=10.0)
     parser.add_argument("--frames", type=int, default=1_000_000)
+    parser.add_argument("--heartbeat-s", type=float, default=HEARTBEAT_S)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
         state_root, count, ports_file = arguments.child
-        child(Path(state_root), int(count), Path(ports_file))
+        child(Path(state_root), int(count), Path(ports_file), arguments.heartbeat_s)
         return
     if arguments.only is None:
         # One reactor per process: each benchmark runs in a process of its own.
@@ -393,7 +407,9 @@ def main() -> None:
     if arguments.only == "rpc":
         figures = bench_rpc(arguments.seconds, arguments.in_flight)
     elif arguments.only == "agents":
-        figures = bench_agents(arguments.agents, arguments.idle_s, arguments.stagger_s)
+        figures = bench_agents(
+            arguments.agents, arguments.idle_s, arguments.stagger_s, arguments.heartbeat_s
+        )
     else:
         figures = bench_fuzz(arguments.frames)
     print(json.dumps(figures), flush=True)
