@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agentlink.connector import LinkEvent, LinkState
-from core.errors import ChromaError
+from core.errors import ChromaError, ValidationError
 from core.observations import (
     ContactChanged,
     DeviceSeen,
@@ -33,13 +33,6 @@ from core.observations import (
 )
 
 LNET_STATES = ("unloaded", "loaded", "up")
-_SEVERITY_NAMES: dict[str, SyslogSeverity] = {
-    **{severity.name.lower(): severity for severity in SyslogSeverity},
-    # The aliases syslog(3) and rsyslog accept.
-    "panic": SyslogSeverity.EMERG,
-    "error": SyslogSeverity.ERR,
-    "warn": SyslogSeverity.WARNING,
-}
 _CONNECTED = re.compile(r"^(?P<name>.*), agent (?P<version>\S+)$")
 
 
@@ -205,9 +198,10 @@ def _records(reader: _Reader, body: Mapping[str, Any], received_at: datetime) ->
             )
         elif kind == "log":
             name = reader.text(record, "severity", where)
-            severity = _SEVERITY_NAMES.get(name.lower())
-            if severity is None:
-                raise reader.fail(f"{where}.severity {name!r} is not a syslog severity")
+            try:
+                severity = SyslogSeverity.parse(name)
+            except ValidationError:
+                raise reader.fail(f"{where}.severity {name!r} is not a syslog severity") from None
             logs.append(
                 LogLine(
                     seq=seq,

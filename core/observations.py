@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
+from core.errors import ValidationError
 from core.scheduler.observe import LustreReport
 
 
@@ -31,6 +32,35 @@ class SyslogSeverity(IntEnum):
     @property
     def error_or_worse(self) -> bool:
         return self <= SyslogSeverity.ERR
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: object) -> SyslogSeverity:
+        """A severity from its syslog name ("err", "warning"), an alias syslog(3) and rsyslog
+        accept ("error", "warn", "panic" …) or its number 0-7; ValidationError otherwise."""
+        if isinstance(value, SyslogSeverity):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 7:
+            return cls(value)
+        if isinstance(value, str):
+            found = _SEVERITY_NAMES.get(value.strip().lower())
+            if found is not None:
+                return found
+        names = ", ".join(severity.label for severity in cls)
+        raise ValidationError("severity", value, f"use a syslog name ({names}) or 0-7")
+
+
+_SEVERITY_NAMES: dict[str, SyslogSeverity] = {s.name.lower(): s for s in SyslogSeverity} | {
+    "emergency": SyslogSeverity.EMERG,
+    "panic": SyslogSeverity.EMERG,
+    "critical": SyslogSeverity.CRIT,
+    "error": SyslogSeverity.ERR,
+    "warn": SyslogSeverity.WARNING,
+    "informational": SyslogSeverity.INFO,
+}
 
 
 @dataclass(frozen=True)
