@@ -12,8 +12,14 @@ result fields plus ours:
   q_month_cold_ms       the month chart with the store's decoded-chunk cache emptied
   open_s                reopening the benchmark's store
   open_10k_replay_s     opening a 10,000-series store after a crash, replaying an hour of log
+  open_year_*           (own line, workload "open_year") opening a store with a year of history
+                        (every tier at its retention) for `open_year_series` series: 10,000, or
+                        1,000 with --quick
+  min1_bytes_per_row_if_stored  what a 1-minute row costs where that tier is stored (measured by
+                        encoding the history's 1-minute rows; used in series_year_bytes)
 `bytes_per_stored_pt` is the store's whole folder (raw, rollups, catalogue, log) over the raw
-points, as for the anchor's raw engines.
+points, as for the anchor's raw engines. The benchmark keeps raw points 40 days, so its 1-minute
+tier is configured unstored (raw holds all of it) and its 5-minute tier is built daily.
 
 Usage: python bench/stats.py [--json] [--quick] [--engines chroma_stats,duckdb,rrdtool]
 """
@@ -83,13 +89,15 @@ def _counter(rng: np.random.Generator, s: int, length: int) -> np.ndarray:
 
 def make_engine_class(anchors: ModuleType) -> type:
     sys.path.insert(0, str(ROOT))
+    from stats import store as st
     from stats.store import DAY, PARTITION, StatsStore, StoreConfig, Tier
 
-    # raw points are kept for all 31 days of history so the byte counts cover every point stored
+    # raw points are kept for all 31 days of history so the byte counts cover every point stored;
+    # the 1-minute tier is then redundant (raw holds all it would), so it is not stored
     tiers = (
         Tier("raw", 0, 40 * DAY, PARTITION),
-        Tier("1 min", 60, 40 * DAY, DAY),
-        Tier("5 min", 300, 40 * DAY, 7 * DAY),
+        Tier("1 min", 60, 40 * DAY, DAY, stored=False),
+        Tier("5 min", 300, 40 * DAY, DAY),  # built daily: its lag is rolled up from raw
         Tier("1 h", 3600, 366 * DAY, 7 * DAY),
         Tier("1 day", DAY, None, 28 * DAY),
     )
@@ -102,7 +110,8 @@ def make_engine_class(anchors: ModuleType) -> type:
         )
         storage = (
             "SQLite catalogue + segment files of zstd-compressed delta/zigzag/byte-plane chunks; "
-            "raw kept 40 days here + 1 min/5 min/1 h/1 day min/avg/max rollups"
+            "raw kept 40 days here + 5 min/1 h/1 day min/avg/max rollups (1 min rolled up from "
+            "raw when asked: not stored while raw is kept as long)"
         )
 
         @staticmethod
@@ -152,6 +161,18 @@ def make_engine_class(anchors: ModuleType) -> type:
             extra["tier_bytes"] = {t.name: t.bytes for t in usage.tiers}
             extra["usage"] = usage.describe()
             per_row = {t.name: t.bytes / max(1, t.points) for t in usage.tiers}
+            # the 1-minute tier is not stored here, but a store keeping raw one day stores it:
+            # what its rows cost is measured by encoding them as the store would, a day a chunk
+            day_rows = [0, 0]
+            self.store._cache_reads = False  # a measurement, not a chart: leave the cache be
+            for sid in self.ids[: self.wl.h].tolist():
+                for day_end in range(self.wl.tend - 30 * DAY, self.wl.tend + 1, DAY):
+                    rows = self.store._tier_rows(int(sid), 1, day_end - DAY, day_end)
+                    day_rows[0] += len(st._encode_rows(rows))
+                    day_rows[1] += len(rows)
+            self.store._cache_reads = True
+            per_row["1 min"] = day_rows[0] / max(1, day_rows[1])
+            extra["min1_bytes_per_row_if_stored"] = per_row["1 min"]
             archives = {"raw": 8640, "1 min": 10080, "5 min": 8640, "1 h": 8760}
             self.year_bytes = sum(per_row[k] * rows for k, rows in archives.items())
             if self.wl.h:
@@ -203,7 +224,75 @@ def open_10k_replay(workdir: str, reports: int) -> float:
     return took
 
 
+def open_year(workdir: str, series: int) -> dict[str, Any]:
+    """Open a store holding a year of history for `series` series (default tiers), 5 times.
+
+    The store is written tier by tier through the store's own commit path (a year of ingest would
+    take hours): every retained period of every tier gets one chunk per series, so segments,
+    catalogue and files are those of a year-old store. All series share one history (one encoded
+    chunk per tier and period), which changes nothing that opening reads."""
+    sys.path.insert(0, str(ROOT))
+    from stats import store as st
+    from stats.rollup import Rows
+
+    tend = 1_700_006_400
+    path = os.path.join(workdir, "year")
+    config = st.StoreConfig(clock=lambda: float(tend))
+    started = time.perf_counter()
+    store = st.StatsStore.open(path, config)
+    ids = store.series_ids((f"target-{i // 10}", f"m{i % 10}") for i in range(series))
+    rng = np.random.default_rng(5)
+    tiers = config.tiers
+    built = [tend - st.PARTITION] + [(tend // t.build_every) * t.build_every for t in tiers[1:]]
+    built[1] = tend - st.DAY
+    store._state = st._State(0, tend, built)
+    horizon = built[0]
+    for i, tier in enumerate(tiers):
+        every = tier.build_every
+        keep = tier.retention if tier.retention is not None else 366 * st.DAY
+        p = -(-(horizon - keep) // every) * every
+        while p + every <= built[i]:
+            if i == 0:
+                ts = p + 10 * np.arange(1, every // 10 + 1, dtype=np.int64)
+                blob = st.codec.encode_chunk(
+                    [(st.codec.Kind.TIME, ts), (st.codec.Kind.FLOAT, _counter(rng, 2, ts.size))]
+                )
+                first, last, n = int(ts[0]), int(ts[-1]), ts.size
+            else:
+                labels = p + tier.step * np.arange(1, every // tier.step + 1, dtype=np.int64)
+                count = np.full(labels.size, tier.step // 10, dtype=np.int64)
+                avg = np.round(5e4 + np.cumsum(rng.normal(0, 100, labels.size)))
+                spread = np.round(np.abs(rng.normal(0, 100, labels.size)))
+                blob = st._encode_rows(Rows(labels, avg * count, count, avg - spread, avg + spread))
+                first, last, n = int(labels[0]), int(labels[-1]), labels.size
+            chunks = [st._Chunk(int(sid), first, last, n, blob) for sid in ids]
+            store._commit(i, chunks)
+            p += every
+    store.close()
+    build_s = time.perf_counter() - started
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        again = st.StatsStore.open(path, config)
+        times.append(time.perf_counter() - t)
+        again.close()
+    disk = sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+    shutil.rmtree(path, ignore_errors=True)
+    return {
+        "open_year_series": series,
+        "open_year_s_min": min(times),
+        "open_year_s_median": sorted(times)[2],
+        "open_year_store_bytes": disk,
+        "open_year_build_s": build_s,
+    }
+
+
 def child(args: argparse.Namespace) -> None:
+    if args.workload == "open_year":
+        res = {"engine": args.engine, "workload": "open_year"}
+        res.update(open_year(args.workdir, args.year_series))
+        print("RESULT " + json.dumps(res))
+        return
     anchors = load_anchors()
     if args.workload == "counters":
         anchors.Workload = counter_workload_class(anchors)
@@ -255,6 +344,12 @@ def main() -> None:
     ap.add_argument("--engine", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--workload", default="walk", help=argparse.SUPPRESS)
     ap.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--year-series",
+        type=int,
+        default=None,
+        help="series in the year-long store whose opening is timed (10,000; 1,000 with --quick)",
+    )
     args = ap.parse_args()
     if args.series is None:
         args.series = 1000
@@ -263,6 +358,8 @@ def main() -> None:
     if args.engine:
         child(args)
         return
+    if args.year_series is None:
+        args.year_series = 1000 if args.quick else 10_000
     if args.quick:
         args.reps = 3
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -271,53 +368,61 @@ def main() -> None:
             ["rrdtool"] if "rrdtool" in engines else []
         )
     workdir = tempfile.mkdtemp(prefix="chroma_stats_bench_")
+    runs = [
+        (name, workload)
+        for workload in [w for w in args.workloads.split(",") if w]
+        for name in engines
+        # rrdtool's per-file updates take most of a minute on their own
+        if not (args.quick and workload == "counters" and name == "rrdtool")
+    ]
+    if "chroma_stats" in engines:
+        # last, in a child of its own: it writes a year-long store (over a GB at 10,000 series)
+        # whose write-back would otherwise disturb the timings of the runs after it
+        runs.append(("chroma_stats", "open_year"))
     failed = False
     try:
-        for workload in [w for w in args.workloads.split(",") if w]:
-            for name in engines:
-                if args.quick and workload == "counters" and name == "rrdtool":
-                    continue  # rrdtool's per-file updates take most of a minute on their own
-                cmd = [
-                    sys.executable,
-                    os.path.abspath(__file__),
-                    "--engine",
-                    name,
-                    "--workload",
-                    workload,
-                    "--series",
-                    str(args.series),
-                    "--points",
-                    str(args.points),
-                    "--history-series",
-                    str(args.history_series),
-                    "--reps",
-                    str(args.reps),
-                    "--seed",
-                    str(args.seed),
-                    "--workdir",
-                    workdir,
-                ]
-                p = subprocess.run(cmd, capture_output=True, text=True)
-                lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
-                if p.returncode != 0 or not lines:
-                    err = (p.stderr.strip().splitlines() or [f"rc={p.returncode}"])[-1]
-                    res: dict[str, Any] = {"engine": name, "workload": workload, "error": err}
-                    failed = True
-                else:
-                    res = json.loads(lines[-1][len("RESULT ") :])
-                if args.json:
-                    print(json.dumps(res), flush=True)
-                else:
-                    print(_summary(res), flush=True)
+        for name, workload in runs:
+            res = run_child(args, name, workload, workdir)
+            failed = failed or "error" in res
+            if args.json:
+                print(json.dumps(res), flush=True)
+            else:
+                print(_summary(res), flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if failed:
         sys.exit(1)
 
 
+def run_child(args: argparse.Namespace, name: str, workload: str, workdir: str) -> dict[str, Any]:
+    cmd = [sys.executable, os.path.abspath(__file__), "--engine", name, "--workload", workload]
+    for flag, value in (
+        ("--series", args.series),
+        ("--points", args.points),
+        ("--history-series", args.history_series),
+        ("--reps", args.reps),
+        ("--seed", args.seed),
+        ("--workdir", workdir),
+        ("--year-series", args.year_series),
+    ):
+        cmd += [flag, str(value)]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
+    if p.returncode != 0 or not lines:
+        err = (p.stderr.strip().splitlines() or [f"rc={p.returncode}"])[-1]
+        return {"engine": name, "workload": workload, "error": err}
+    result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
+    return result
+
+
 def _summary(r: dict[str, Any]) -> str:
     if "error" in r:
         return f"{r['engine']:<13} {r['workload']:<9} FAILED: {r['error']}"
+    if r["workload"] == "open_year":
+        return (
+            f"{r['engine']:<13} open_year {r['open_year_series']} series with a year of history "
+            f"open in {1e3 * r['open_year_s_median']:.1f} ms (min {1e3 * r['open_year_s_min']:.1f})"
+        )
     return (
         f"{r['engine']:<13} {r['workload']:<9} ingest {r['ingest_pts_per_s'] / 1e6:6.2f}M pts/s  "
         f"p99 {r['report_ms_p99']:.3f} ms  q_month {r.get('q_month_ms') or 0:.3f} ms  "

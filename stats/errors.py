@@ -36,6 +36,25 @@ class StatsCorruptError(StatsError):
         )
 
 
+class StatsVersionError(StatsError):
+    """The store was laid out by another version of Chroma Desktop."""
+
+    def __init__(self, path: str, found: int, reads: int) -> None:
+        self.path = path
+        newer = found > reads
+        super().__init__(
+            f"The statistics store at {path} was written by "
+            f"{'a newer' if newer else 'an older'} Chroma Desktop "
+            f"(layout {found}; this one reads layout {reads}).",
+            hint=(
+                "Upgrade Chroma Desktop to read it."
+                if newer
+                else "Open it with the version that made it to export what you need, "
+                "or move the folder aside and Chroma Desktop starts a new one."
+            ),
+        )
+
+
 class StatsLockedError(StatsError):
     """Another process has the store open."""
 

@@ -66,6 +66,7 @@ class WriteAheadLog:
         self._dirty = False
         self._size = 0
         self._fd = self._open(number)
+        os.fsync(self._fd)  # what a killed process left in the page cache is on disk from here
         self._stop = threading.Event()
         self._syncer = threading.Thread(target=self._sync_loop, name="stats-wal-fsync", daemon=True)
         self._syncer.start()

@@ -51,3 +51,34 @@ def test_lustre_counters_take_under_two_bytes_a_point() -> None:
 def test_regular_timestamps_cost_almost_nothing() -> None:
     ts = 1_700_000_000 + 10 * np.arange(360, dtype=np.int64)
     assert len(codec.encode_int64(ts, dod=True)) < 64
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(int64s, min_size=0, max_size=40),
+            st.sampled_from(["whole", "bits", "counter"]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_chunks_decoded_together_match_each_chunk(parts: list[tuple[list[int], str]]) -> None:
+    # chunks of one query mix transforms (dod or delta, whole or bit-coded floats) and lengths
+    blobs, expected = [], []
+    for ints, shape in parts:
+        t = np.array(ints, dtype=np.int64)
+        if shape == "whole":
+            f = (t % 1000).astype(np.float64)
+        elif shape == "bits":
+            f = t.view(np.float64)
+        else:
+            f = np.cumsum(np.abs(t) % 7).astype(np.float64)
+        cols = [(codec.Kind.TIME, t), (codec.Kind.FLOAT, f), (codec.Kind.INT, t // 3)]
+        blobs.append(codec.encode_chunk(cols))
+        expected.append([t, f, t // 3])
+    for got, want in zip(codec.decode_chunks(blobs, 3), expected, strict=True):
+        assert got[0].dtype == np.int64 and got[2].dtype == np.int64
+        assert got[1].dtype == np.float64
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g.view(np.int64), w.view(np.int64))

@@ -61,3 +61,28 @@ def test_the_log_is_synced_within_the_interval(
     assert synced.wait(1.0)
     monkeypatch.undo()
     store.close()
+
+
+def test_opening_after_a_crash_writes_nothing_and_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "stats"
+    cfg = StoreConfig(clock=lambda: float(T0 + 10**7))
+    store = StatsStore.open(path, cfg)
+    ids = store.series_ids((f"OST{k:04x}", "kbytesfree") for k in range(20))
+    reports = 500  # past one hourly flush and on into the next hour
+    for k in range(1, reports + 1):
+        store.ingest(T0 + 10 * k, ids, np.full(ids.size, float(k)))
+    store.abandon()  # as kill -9 leaves it: the second hour only in the log
+    segments = sorted(p.name for p in (path / "seg").iterdir())
+
+    again = StatsStore.open(path, cfg)
+    assert sorted(p.name for p in (path / "seg").iterdir()) == segments  # replayed into memory
+    chart = again.fetch(int(ids[3]), T0, T0 + 10 * reports, 10)
+    assert np.array_equal(chart.avg, np.arange(1, reports + 1, dtype=float))
+    for k in range(reports + 1, 800):  # the replayed hour is written at the next hourly flush
+        again.ingest(T0 + 10 * k, ids, np.full(ids.size, float(k)))
+    assert len(list((path / "seg").iterdir())) > len(segments)
+    again.abandon()
+    third = StatsStore.open(path, cfg)
+    chart = third.fetch(int(ids[3]), T0, T0 + 10 * 799, 10)
+    assert np.array_equal(chart.avg, np.arange(1, 800, dtype=float))
+    third.close()

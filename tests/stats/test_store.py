@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +11,13 @@ import numpy as np
 import pytest
 
 from stats import wal
-from stats.errors import StatsDiskFullError, StatsLockedError
-from stats.store import DAY, SeriesKind, StatsStore, StoreConfig
+from stats.errors import (
+    StatsDiskFullError,
+    StatsInputError,
+    StatsLockedError,
+    StatsVersionError,
+)
+from stats.store import DAY, PARTITION, SeriesKind, StatsStore, StoreConfig, Tier
 
 T0 = 1_700_006_400  # a whole day, in the past of any test run
 NOW = float(T0 + 40 * DAY)
@@ -88,6 +94,13 @@ def test_totals_top_n_and_ost_balance(store: StatsStore) -> None:
     ts, sums = store.reduce(write, T0, T0 + 300, 60)
     assert ts[-1] == T0 + 300
     assert np.allclose(sums[1:], speeds.sum())
+    _, per_report = store.reduce(write, T0, T0 + 300, 10)
+    assert per_report.size == 30 and np.allclose(per_report, speeds.sum())
+    # a series that missed reports is left out of those buckets only
+    store.ingest(T0 + 310, write[:2], speeds[:2] * 310)
+    store.ingest(T0 + 320, write, speeds * 320)
+    _, tail = store.reduce(write, T0 + 290, T0 + 320, 10)
+    assert np.allclose(tail, [speeds.sum(), speeds[:2].sum(), speeds.sum()])
     busiest = store.top(write, T0, T0 + 300, 2)
     assert [sid for sid, _ in busiest] == [int(write[1]), int(write[3])]
     assert busiest[0][1] == pytest.approx(40.0)
@@ -120,6 +133,28 @@ def test_a_second_process_cannot_open_the_store(store: StatsStore) -> None:
         StatsStore.open(store.root, config())
 
 
+@pytest.mark.parametrize(("found", "says"), [(1, "an older"), (99, "a newer")])
+def test_a_store_of_another_layout_is_named_as_such_and_left_untouched(
+    tmp_path: Path, found: int, says: str
+) -> None:
+    root = tmp_path / "stats"
+    with StatsStore.open(root, config()) as made:
+        sid = made.series_id("oss1", "cpu_user")
+        made.ingest(T0 + 10, [sid], [1.0])
+    with sqlite3.connect(root / "catalogue.sqlite") as db:
+        db.execute("UPDATE state SET version = ?", (found,))
+    before = sorted((p.name, p.stat().st_size) for p in root.rglob("*") if p.is_file())
+    with pytest.raises(StatsVersionError, match=says) as raised:
+        StatsStore.open(root, config())
+    assert "damaged" not in str(raised.value)
+    after = sorted((p.name, p.stat().st_size) for p in root.rglob("*") if p.is_file())
+    assert after == before
+    with sqlite3.connect(root / "catalogue.sqlite") as db:  # put back, it opens with its data
+        db.execute("UPDATE state SET version = 2")
+    with StatsStore.open(root, config()) as reopened:
+        assert reopened.series_id("oss1", "cpu_user") == sid
+
+
 def test_disk_full_is_reported_and_the_store_stays_consistent(
     store: StatsStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,3 +177,39 @@ def test_disk_full_is_reported_and_the_store_stays_consistent(
     chart = reopened.fetch(sid, T0, T0 + 30, 10)
     assert list(np.nan_to_num(chart.avg)) == [1.0, 0.0, 3.0]
     reopened.close()
+
+
+def test_an_unstored_tier_gives_the_same_charts_from_less_disk(tmp_path: Path) -> None:
+    def tiers(stored: bool) -> tuple[Tier, ...]:
+        return (
+            Tier("raw", 0, 40 * DAY, PARTITION),
+            Tier("1 min", 60, 40 * DAY, DAY, stored=stored),
+            Tier("5 min", 300, 40 * DAY, 7 * DAY),
+            Tier("1 h", 3600, None, 7 * DAY),
+        )
+
+    n = 10 * 8640
+    ts = T0 + 10 * np.arange(1, n + 1)
+    values = 1e6 + np.cumsum(np.random.default_rng(2).normal(0, 100, n))
+    end = int(ts[-1])
+    charts = {}
+    for stored in (True, False):
+        s = StatsStore.open(tmp_path / str(stored), config(tiers=tiers(stored)))
+        sid = s.series_id("OST0002", "kbytesfree")
+        s.ingest_block(ts, [sid], values[:, None])
+        s.close()
+        s = StatsStore.open(tmp_path / str(stored), config(tiers=tiers(stored)))
+        charts[stored] = [s.fetch(sid, end - 9 * DAY, end, b) for b in (60, 600, 2700, 3600)]
+        usage = {t.name: t.bytes for t in s.usage().tiers}
+        assert (usage["1 min"] > 0) is stored and usage["5 min"] > 0 and usage["1 h"] > 0
+        s.close()
+    for kept, derived in zip(charts[True], charts[False], strict=True):
+        assert np.allclose(kept.avg, derived.avg, rtol=1e-12, equal_nan=True)
+        assert np.array_equal(kept.min, derived.min, equal_nan=True)
+        assert np.array_equal(kept.count, derived.count)
+
+
+def test_an_unstored_tier_needs_the_tier_below_kept_as_long(tmp_path: Path) -> None:
+    short_raw = (Tier("raw", 0, DAY, PARTITION), Tier("1 min", 60, 7 * DAY, DAY, stored=False))
+    with pytest.raises(StatsInputError, match="kept at least as long"):
+        StatsStore.open(tmp_path / "bad", config(tiers=short_raw))
