@@ -29,12 +29,22 @@ from stats.logs.blocks import (
     Bools,
     Columns,
     DecodedColumns,
+    LineIndex,
+    StoredIndex,
+    build_index,
     decode_columns,
+    decode_frame,
+    decode_index,
     decode_text,
+    decode_text_bytes,
     encode,
+    encode_index,
+    frame_table,
+    hash_word,
+    index_document,
     template_keys,
     to_columns,
-    variables_document,
+    token_hash,
 )
 from stats.logs.records import (
     SEVERITY_NAMES,
@@ -48,7 +58,7 @@ from stats.logs.records import (
     Severity,
     TailPage,
 )
-from stats.logs.text import Query, Verdict, parse_query
+from stats.logs.text import Query, Verdict, is_variable, parse_query
 
 BLOCK_LINES = 16384
 MAX_MESSAGE_CHARS = 65536
@@ -58,7 +68,8 @@ MAX_TEMPLATES = 50_000
 """Past this many templates new ones are not kept: their lines are judged one by one."""
 MAX_T = 1e11
 _APPLICATION_ID = 0x43444C47  # "CDLG"
-_FORMAT = 1
+_FORMAT = 2
+"""1: no line index (blocks.vidx); such files gain the column and their blocks are scanned."""
 _BLOCK_LEVEL = 1
 _PENDING_LEVEL = 1
 _CONTROL_BYTES = bytes(b for b in range(256) if (b < 0x20 and b != 0x09) or b == 0x7F)
@@ -75,7 +86,8 @@ CREATE TABLE facilities(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE templates(id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE);
 CREATE TABLE blocks(
     id INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, n INTEGER NOT NULL,
-    t_min INTEGER NOT NULL, t_max INTEGER NOT NULL, cols BLOB NOT NULL, text BLOB NOT NULL);
+    t_min INTEGER NOT NULL, t_max INTEGER NOT NULL, cols BLOB NOT NULL, text BLOB NOT NULL,
+    vidx BLOB);
 CREATE INDEX blocks_by_time ON blocks(t_max, t_min, first_seq, n);
 CREATE INDEX blocks_by_seq ON blocks(first_seq, n);
 CREATE TABLE block_templates(
@@ -98,6 +110,18 @@ class _Filter:
     @property
     def per_line(self) -> bool:
         return self.host_ids is not None or self.severities is not None
+
+
+@dataclass(frozen=True)
+class _ItemCheck:
+    """What decides one item of a query (a token or a phrase) for a line."""
+
+    verdicts: np.ndarray
+    """By template id: NONE, ALL or MAYBE for this item alone."""
+    hashes: list[int]
+    """The hashes of the item's ASCII variable tokens: a line lacking one cannot match."""
+    exact: bool
+    """The item is one ASCII variable token, so holding it decides the line."""
 
 
 @dataclass
@@ -138,6 +162,12 @@ class LogStore:
         self._template_texts: list[str] = [""]  # id 0: lines left unclassified
         self._verdict_cache: dict[Query, np.ndarray] = {}
         self._pending_decoded: DecodedColumns | None = None
+        self._pending_index: LineIndex | None = None
+        self._item_cache: dict[Query, list[_ItemCheck]] = {}
+        self._raw_cache: dict[tuple[int, int], list[str]] = {}
+        """Decompressed frames of block texts, kept for the length of one read call."""
+        self._frame_tables: dict[int, tuple[bytes, int, list[int]]] = {}
+        """Text blobs and their frame tables, kept for the length of one read call."""
         for hid, name in self._db.execute("SELECT id, name FROM hosts"):
             self._hosts[name] = hid
             self._host_names[hid] = name
@@ -190,6 +220,8 @@ class LogStore:
                     f"(format {version}, this one reads {_FORMAT}).",
                     hint="Upgrade Chroma Desktop, or choose another path for the logs.",
                 )
+            elif version < _FORMAT:
+                _upgrade(db)
         except sqlite3.OperationalError as error:
             raise _store_error(self.path, error, "open") from error
         except sqlite3.DatabaseError as error:
@@ -303,7 +335,7 @@ class LogStore:
             get_facility(f) or self._intern_facility(f[:64], staged)
             for f in cast(list[str], facilities)
         ]
-        keys, variables = template_keys(raw)
+        keys, tokens = template_keys(raw)
         get_template = self._templates.get
         template_ids = [get_template(k) for k in keys]
         if None in template_ids:
@@ -319,7 +351,7 @@ class LogStore:
             template=template_ids,  # type: ignore[arg-type]
             source=clean_sources,
             message=clean_messages,
-            variables=variables,
+            tokens=tokens,
         )
 
     def _intern_host(self, name: str, staged: list[Callable[[], object]]) -> int:
@@ -377,6 +409,7 @@ class LogStore:
         self._tail = tail
         self._next_seq = next_seq
         self._pending_decoded = None
+        self._pending_index = None
         if sealed and self.policy.max_bytes is not None:
             self._enforce_size(self.policy.max_bytes)
 
@@ -404,10 +437,13 @@ class LogStore:
             )
 
     def _seal(self, db: sqlite3.Connection, head: Columns, first_seq: int) -> None:
-        cols, text = encode(head, _BLOCK_LEVEL)
+        cols, text = encode(head, _BLOCK_LEVEL, framed=True)
+        index = build_index(len(head), head.tokens)
+        vidx = encode_index(index)
         cursor = db.execute(
-            "INSERT INTO blocks(first_seq, n, t_min, t_max, cols, text) VALUES (?, ?, ?, ?, ?, ?)",
-            (first_seq, len(head), min(head.t_us), max(head.t_us), cols, text),
+            "INSERT INTO blocks(first_seq, n, t_min, t_max, cols, text, vidx)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (first_seq, len(head), min(head.t_us), max(head.t_us), cols, text, vidx),
         )
         block_id = cursor.lastrowid
         db.executemany(
@@ -416,7 +452,7 @@ class LogStore:
         )
         db.execute(
             "INSERT INTO block_vars(rowid, vars) VALUES (?, ?)",
-            (block_id, b"\n".join(head.variables).decode("utf-8")),
+            (block_id, index_document(index)),
         )
 
     # -- reading ---------------------------------------------------------------------------
@@ -439,6 +475,7 @@ class LogStore:
         query = parse_query(text)
         where = self._filter(hosts, severities, since, until)
         verdicts = self._verdicts(query)
+        self._forget_reads()
         sources = self._candidates(query, verdicts, where)
         sources.sort(key=lambda s: s.t_max, reverse=True)
         best: list[tuple[int, int, int | None, int]] = []  # (t_us, seq, block, index)
@@ -469,7 +506,9 @@ class LogStore:
                 ],
             )
         lines: dict[int | None, list[str]] = {}
-        return [self._line(loaded, texts, lines, block, seq, i) for _, seq, block, i in best]
+        found = [self._line(loaded, texts, lines, block, seq, i) for _, seq, block, i in best]
+        self._forget_reads()
+        return found
 
     def count(
         self,
@@ -488,6 +527,7 @@ class LogStore:
         maybe_ids = json.dumps(np.flatnonzero(verdicts == Verdict.MAYBE).tolist())
         total = 0
         texts: dict[int | None, str] = {}
+        self._forget_reads()
         for source in self._candidates(query, verdicts, where):
             if source.block_id is not None and not where.per_line:
                 inside = where.since_us <= source.t_min and source.t_max <= where.until_us
@@ -504,6 +544,7 @@ class LogStore:
             columns = self._load_columns(source.block_id)
             total += int(self._mask(source, columns, query, verdicts, where, texts).sum())
             texts.clear()
+            self._forget_reads()
         return total
 
     def tail(
@@ -534,6 +575,7 @@ class LogStore:
             sources.append(self._tail_source())
         lines: list[LogLine] = []
         cursor = max(after, self.last_seq) if after <= self.last_seq else after
+        self._forget_reads()
         for source in sources:
             columns = self._load_columns(source.block_id)
             texts: dict[int | None, str] = {}
@@ -546,7 +588,9 @@ class LogStore:
                 seq = source.first_seq + i
                 lines.append(self._line(loaded, texts, split, source.block_id, seq, i))
                 if len(lines) == limit:
+                    self._forget_reads()
                     return TailPage(tuple(lines), lines[-1].seq)
+        self._forget_reads()
         return TailPage(tuple(lines), cursor)
 
     def _filter(
@@ -596,7 +640,7 @@ class LogStore:
         indexed = [v for v in query.variables if v.isascii()]
         if indexed:
             sql.append("AND id IN (SELECT rowid FROM block_vars WHERE block_vars MATCH ?)")
-            args.append(" AND ".join('"' + v.replace('"', '""') + '"' for v in indexed))
+            args.append(" AND ".join(hash_word(token_hash(v)) for v in indexed))
         live = np.flatnonzero(verdicts != Verdict.NONE)
         if len(live) < len(verdicts):
             sql.append(
@@ -630,7 +674,7 @@ class LogStore:
                     facility=np.array(tail.facility, np.uint16),
                     severity=np.array(tail.severity, np.uint8),
                     template=np.array(tail.template, np.uint32),
-                    source=tail.source,
+                    source_text=tail.source,
                 )
             return self._pending_decoded
         (blob,) = self._db.execute("SELECT cols FROM blocks WHERE id = ?", (block_id,)).fetchone()
@@ -668,8 +712,118 @@ class LogStore:
             keep &= (columns.t_us >= where.since_us) & (columns.t_us <= where.until_us)
         maybe = keep & (judged == Verdict.MAYBE)
         if maybe.any():
-            keep &= ~maybe | _item_hits(self._text(texts, source.block_id), query, source.n)
+            keep &= ~maybe | self._resolve(source, columns, query, maybe, texts)
         return keep
+
+    def _resolve(
+        self,
+        source: _Source,
+        columns: DecodedColumns,
+        query: Query,
+        maybe: Bools,
+        texts: dict[int | None, str],
+    ) -> Bools:
+        """Which of the `maybe` lines match: from the block's line index where a variable token
+        decides, reading the text only for the lines the index cannot decide."""
+        index = self._load_index(source.block_id)
+        trusted = ~index.unhashed
+        ok: Bools = np.ones(source.n, np.bool_)
+        to_read: Bools = maybe & index.unhashed
+        for check in self._item_checks(query):
+            open_lines = maybe & (check.verdicts[columns.template] == Verdict.MAYBE)
+            if not open_lines.any():
+                continue
+            present: Bools = trusted.copy()
+            for token in check.hashes:
+                present &= index.lines_with(token)
+            ok &= ~open_lines | present | index.unhashed
+            if not check.exact:
+                to_read |= open_lines
+        to_read &= ok & maybe
+        if to_read.any():
+            ok &= ~to_read | self._text_hits(source, query, to_read, texts)
+        return ok
+
+    def _text_hits(
+        self, source: _Source, query: Query, lines: Bools, texts: dict[int | None, str]
+    ) -> Bools:
+        picked = np.flatnonzero(lines)
+        if len(picked) > 256:  # one pass over the whole text beats many small ones
+            return _item_hits(self._text(texts, source.block_id), query, source.n)
+        hits: Bools = np.zeros(source.n, np.bool_)
+        for i, message in zip(picked.tolist(), self._messages(source, picked), strict=True):
+            hits[i] = query.matches(message)
+        return hits
+
+    def _item_checks(self, query: Query) -> list[_ItemCheck]:
+        """For each item of the query, what each template says of it, and the hashes of the
+        variable tokens a line must hold for it."""
+        cached = self._item_cache.get(query)
+        if cached is not None and len(cached[0].verdicts) == len(self._template_texts):
+            return cached
+        checks = []
+        for item in query.items:
+            one = Query((item,))
+            variables = [t for t in item if is_variable(t)]
+            ascii_variables = [t for t in variables if t.isascii()]
+            checks.append(
+                _ItemCheck(
+                    verdicts=self._verdicts(one),
+                    hashes=[token_hash(t) for t in ascii_variables],
+                    exact=len(item) == 1 and len(ascii_variables) == 1,
+                )
+            )
+        if len(self._item_cache) > 64:
+            self._item_cache.clear()
+        self._item_cache[query] = checks
+        return checks
+
+    def _load_index(self, block_id: int | None) -> LineIndex | StoredIndex:
+        if block_id is None:
+            if self._pending_index is None:
+                self._pending_index = build_index(len(self._tail), self._tail.tokens)
+            return self._pending_index
+        db = self._db
+
+        def read(at: int, size: int) -> bytes:
+            with db.blobopen("blocks", "vidx", block_id, readonly=True) as blob:
+                blob.seek(at)
+                return blob.read(size)
+
+        return StoredIndex(read)
+
+    def _messages(self, source: _Source, picked: np.ndarray) -> list[str]:
+        """The messages of lines `picked` (indexes into the source), decompressing only the
+        frames that hold them."""
+        if source.block_id is None:
+            return [self._tail.message[i] for i in picked.tolist()]
+        return [self._message(source.block_id, i) for i in picked.tolist()]
+
+    def _message(self, block_id: int, index: int) -> str:
+        """One message of a sealed block, decompressing only the frame holding it."""
+        table = self._frame_tables.get(block_id)
+        if table is None:
+            (blob,) = self._db.execute(
+                "SELECT text FROM blocks WHERE id = ?", (block_id,)
+            ).fetchone()
+            found = frame_table(blob, lambda at, size: blob[at : at + size])
+            table = self._frame_tables[block_id] = (blob, *(found or (2**62, [0, len(blob)])))
+        blob, per_frame, offsets = table
+        frame = index // per_frame
+        messages = self._raw_cache.get((block_id, frame))
+        if messages is None:
+            start, end = offsets[frame], offsets[frame + 1]
+            if per_frame == 2**62:  # an unframed text (format 1)
+                messages = decode_text(blob).split("\n")
+            else:
+                messages = decode_frame(blob[start:end])
+            self._raw_cache[block_id, frame] = messages
+        return messages[index - frame * per_frame]
+
+    def _forget_reads(self) -> None:
+        """Drop what one read call decompressed (blocks may go, and their ids come back)."""
+        self._raw_cache.clear()
+        self._frame_tables.clear()
 
     def _line(
         self,
@@ -681,17 +835,23 @@ class LogStore:
         index: int,
     ) -> LogLine:
         columns = loaded[block_id]
-        messages = lines.get(block_id)
-        if messages is None:
-            messages = lines[block_id] = _split(self._text(texts, block_id))
+        if block_id is None:
+            message = self._tail.message[index]
+        elif block_id in texts:  # already split for a scan
+            messages = lines.get(block_id)
+            if messages is None:
+                messages = lines[block_id] = _split(texts[block_id])
+            message = messages[index]
+        else:
+            message = self._message(block_id, index)
         return LogLine(
             seq=seq,
             t=int(columns.t_us[index]) / 1e6,
             host=self._host_names.get(int(columns.host[index]), "?"),
             severity=Severity(int(columns.severity[index])),
             facility=self._facility_names.get(int(columns.facility[index]), "?"),
-            source=columns.source[index],
-            message=messages[index],
+            source=columns.source_at(index),
+            message=message,
         )
 
     # -- retention -------------------------------------------------------------------------
@@ -749,7 +909,8 @@ class LogStore:
             ids: list[int] = []
             freed = 0
             for block_id, size in self._db.execute(
-                "SELECT id, length(cols) + length(text) FROM blocks ORDER BY first_seq"
+                "SELECT id, length(cols) + length(text) + coalesce(length(vidx), 0)"
+                " FROM blocks ORDER BY first_seq"
             ):
                 ids.append(block_id)
                 freed += size
@@ -766,12 +927,11 @@ class LogStore:
         with self._transaction("remove old log lines") as db:
             for block_id in ids:
                 n, blob = db.execute(
-                    "SELECT n, text FROM blocks WHERE id = ?", (block_id,)
+                    "SELECT n, vidx FROM blocks WHERE id = ?", (block_id,)
                 ).fetchone()
-                raw = decode_text(blob).encode("utf-8")
                 db.execute(  # a contentless index forgets a row given the words it indexed
                     "INSERT INTO block_vars(block_vars, rowid, vars) VALUES ('delete', ?, ?)",
-                    (block_id, variables_document(raw)),
+                    (block_id, index_document(decode_index(blob))),
                 )
                 db.execute("DELETE FROM block_templates WHERE block_id = ?", (block_id,))
                 db.execute("DELETE FROM blocks WHERE id = ?", (block_id,))
@@ -800,6 +960,31 @@ class LogStore:
             with suppress(FileNotFoundError):
                 total += os.stat(f"{self.path}{suffix}").st_size
         return total
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a format 1 file to this format: index every block's lines and re-spell the
+    full-text index by hashes. Done once, in one transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE blocks ADD COLUMN vidx BLOB")
+        db.execute("DROP TABLE block_vars")
+        db.execute("CREATE VIRTUAL TABLE block_vars USING fts5(vars, content='', detail=none)")
+        for block_id, n, blob in db.execute("SELECT id, n, text FROM blocks").fetchall():
+            index = build_index(n, template_keys(decode_text_bytes(blob))[1])
+            db.execute(
+                "UPDATE blocks SET vidx = ? WHERE id = ?",
+                (encode_index(index), block_id),
+            )
+            db.execute(
+                "INSERT INTO block_vars(rowid, vars) VALUES (?, ?)",
+                (block_id, index_document(index)),
+            )
+        db.execute(f"PRAGMA user_version={_FORMAT}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _split(text: str) -> list[str]:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from stats.logs import LogRecordError, LogStore, LogStoreError, LogStoreFullError
+from stats.logs import (
+    LogRecordError,
+    LogStore,
+    LogStoreError,
+    LogStoreFullError,
+    RetentionPolicy,
+)
 from tests.children import start_child
 from tests.stats.logs.helpers import record
 
@@ -108,3 +114,31 @@ def test_a_file_that_is_not_a_log_store_is_refused(tmp_path: Path) -> None:
     garbage.write_bytes(b"this is no database" * 100)
     with pytest.raises(LogStoreError, match="not a readable log store"):
         LogStore(garbage)
+
+
+def test_a_store_of_the_first_format_is_upgraded_and_finds_the_same_lines(tmp_path: Path) -> None:
+    path = tmp_path / "logs.sqlite"
+    entries = [
+        (
+            "oss01",
+            record(float(i), f"Lustre: fs1-OST{i % 9:04x}: Client c{i} (at 10.1.0.{i % 7}@tcp)"),
+        )
+        for i in range(300)
+    ]
+    with LogStore(path, block_lines=100) as store:
+        store.append_mixed(entries)
+        before = [line.seq for line in store.search("OST0003 tcp", limit=500)]
+    db = sqlite3.connect(path, isolation_level=None)  # as format 1 had it: no line index
+    db.executescript(
+        "ALTER TABLE blocks DROP COLUMN vidx; DROP TABLE block_vars;"
+        " CREATE VIRTUAL TABLE block_vars USING fts5(vars, content='', detail=none);"
+        " PRAGMA user_version=1;"
+    )
+    db.close()
+    policy = RetentionPolicy(max_age_s=100)
+    with LogStore(path, block_lines=100, policy=policy) as store:
+        assert len(before) == 33
+        assert [line.seq for line in store.search("OST0003 tcp", limit=500)] == before
+        assert store.count("c50") == store.count("c150") == 1
+        assert store.apply_retention(now=199.5).removed_lines == 100  # the first block
+        assert (store.count("c50"), store.count("c150")) == (0, 1)

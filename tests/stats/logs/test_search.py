@@ -86,11 +86,21 @@ def test_anchor_lines_match_a_line_by_line_reading(tmp_path: Path) -> None:
     store = LogStore(tmp_path / "logs.sqlite", block_lines=1000)
     store.append_mixed(entries[:2500])
     store.append_mixed(entries[2500:])
-    for text in ('"Recovery over"', "evicting AND OST0007", "Attached SCSI", "o2ib reconnecting"):
+    reconnect = next(
+        r["message"] for _, r in entries[1500:] if r["message"].endswith("reconnecting")
+    )
+    uuid = reconnect.split("Client ")[1].split()[0]
+    nid = reconnect.split("(at ")[1].split(")")[0]  # a phrase of numbers: 10 1 2 3 o2ib
+    queries = ['"Recovery over"', "evicting AND OST0007", "Attached SCSI", "o2ib reconnecting"]
+    for text in [*queries, uuid, nid, f"{nid} reconnecting", "OST0007 0"]:
         expected = [i + 1 for i, (_, r) in enumerate(entries) if _reference(text, r["message"])]
+        assert expected, text
         assert store.count(text) == len(expected), text
         found = store.search(text, limit=50)
         assert [line.seq for line in found] == sorted(expected, reverse=True)[:50], text
+        assert [line.message for line in found] == [
+            entries[line.seq - 1][1]["message"] for line in found
+        ], text
 
 
 def _reference(text: str, message: str) -> bool:
