@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from typing import Final
 
 from core.errors import ValidationError
 from core.scheduler.observe import LustreReport
@@ -46,14 +47,13 @@ class SyslogSeverity(IntEnum):
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 7:
             return cls(value)
         if isinstance(value, str):
-            found = _SEVERITY_NAMES.get(value.strip().lower())
+            found = SEVERITY_NAMES.get(value.strip().lower())
             if found is not None:
                 return found
-        names = ", ".join(severity.label for severity in cls)
-        raise ValidationError("severity", value, f"use a syslog name ({names}) or 0-7")
+        raise ValidationError("severity", value, SEVERITY_RULE)
 
 
-_SEVERITY_NAMES: dict[str, SyslogSeverity] = {s.name.lower(): s for s in SyslogSeverity} | {
+SEVERITY_NAMES: dict[str, SyslogSeverity] = {s.name.lower(): s for s in SyslogSeverity} | {
     "emergency": SyslogSeverity.EMERG,
     "panic": SyslogSeverity.EMERG,
     "critical": SyslogSeverity.CRIT,
@@ -61,6 +61,9 @@ _SEVERITY_NAMES: dict[str, SyslogSeverity] = {s.name.lower(): s for s in SyslogS
     "warn": SyslogSeverity.WARNING,
     "informational": SyslogSeverity.INFO,
 }
+SEVERITY_RULE: Final = (
+    "use a syslog name (" + ", ".join(s.label for s in SyslogSeverity) + ") or 0-7"
+)
 
 
 @dataclass(frozen=True)

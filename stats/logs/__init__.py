@@ -62,7 +62,6 @@ from stats.logs.records import (
     MessageClass,
     RetentionPolicy,
     RetentionReport,
-    Severity,
     TailPage,
     parse_lustre,
 )
@@ -81,7 +80,6 @@ __all__ = [
     "Query",
     "RetentionPolicy",
     "RetentionReport",
-    "Severity",
     "TailPage",
     "parse_lustre",
     "parse_query",

@@ -1,4 +1,4 @@
-"""What the log store holds and answers: severities, stored lines, Lustre fields read from a
+"""What the log store holds and answers: stored lines, Lustre fields read from a
 line, usage readouts, and the errors a person meets.
 
 Layer: stats (no Qt, no Twisted). Thread: any (immutable values and pure functions).
@@ -12,49 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from core.errors import ChromaError, ValidationError
-
-
-class Severity(enum.IntEnum):
-    """syslog severities; a smaller number is more severe (RFC 5424)."""
-
-    EMERG = 0
-    ALERT = 1
-    CRIT = 2
-    ERR = 3
-    WARNING = 4
-    NOTICE = 5
-    INFO = 6
-    DEBUG = 7
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def parse(cls, value: object) -> Severity:
-        """A severity from its syslog name ("err", "warning"), a common alias ("error", "warn")
-        or its number 0-7; ValidationError otherwise."""
-        if isinstance(value, Severity):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 7:
-            return cls(value)
-        if isinstance(value, str):
-            found = SEVERITY_NAMES.get(value.strip().lower())
-            if found is not None:
-                return found
-        raise ValidationError(
-            "severity", value, "use a syslog name (" + ", ".join(s.label for s in cls) + ") or 0-7"
-        )
-
-
-SEVERITY_NAMES: dict[str, Severity] = {s.label: s for s in Severity} | {
-    "emergency": Severity.EMERG,
-    "panic": Severity.EMERG,
-    "critical": Severity.CRIT,
-    "error": Severity.ERR,
-    "warn": Severity.WARNING,
-    "informational": Severity.INFO,
-}
+from core.observations import SyslogSeverity
 
 
 class MessageClass(enum.Enum):
@@ -140,7 +98,7 @@ class LogLine:
     seq: int
     t: float
     host: str
-    severity: Severity
+    severity: SyslogSeverity
     facility: str
     source: str
     message: str

@@ -24,6 +24,7 @@ from typing import cast
 import numpy as np
 
 from core.errors import ValidationError
+from core.observations import SEVERITY_NAMES, SEVERITY_RULE, SyslogSeverity
 from stats.logs.blocks import (
     MAX_TEMPLATE_BYTES,
     Bools,
@@ -47,7 +48,6 @@ from stats.logs.blocks import (
     token_hash,
 )
 from stats.logs.records import (
-    SEVERITY_NAMES,
     LogLine,
     LogRecordError,
     LogStoreError,
@@ -55,7 +55,6 @@ from stats.logs.records import (
     LogUsage,
     RetentionPolicy,
     RetentionReport,
-    Severity,
     TailPage,
 )
 from stats.logs.text import Query, Verdict, is_variable, parse_query
@@ -77,7 +76,7 @@ _NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 _SEVERITY_CODES: dict[object, int] = {
     **{name: int(s) for name, s in SEVERITY_NAMES.items()},
-    **{int(s): int(s) for s in Severity},
+    **{int(s): int(s) for s in SyslogSeverity},
 }
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -462,7 +461,7 @@ class LogStore:
         text: str = "",
         *,
         hosts: Collection[str] | None = None,
-        severities: Collection[Severity | str | int] | None = None,
+        severities: Collection[SyslogSeverity | str | int] | None = None,
         since: float | None = None,
         until: float | None = None,
         limit: int = 100,
@@ -515,7 +514,7 @@ class LogStore:
         text: str = "",
         *,
         hosts: Collection[str] | None = None,
-        severities: Collection[Severity | str | int] | None = None,
+        severities: Collection[SyslogSeverity | str | int] | None = None,
         since: float | None = None,
         until: float | None = None,
     ) -> int:
@@ -554,7 +553,7 @@ class LogStore:
         limit: int = 1000,
         text: str = "",
         hosts: Collection[str] | None = None,
-        severities: Collection[Severity | str | int] | None = None,
+        severities: Collection[SyslogSeverity | str | int] | None = None,
     ) -> TailPage:
         """Lines stored after line number `after` (a cursor from `last_seq` or an earlier
         page), oldest first, at most `limit`, with the cursor to ask with next time."""
@@ -596,7 +595,7 @@ class LogStore:
     def _filter(
         self,
         hosts: Collection[str] | None,
-        severities: Collection[Severity | str | int] | None,
+        severities: Collection[SyslogSeverity | str | int] | None,
         since: float | None,
         until: float | None,
     ) -> _Filter:
@@ -615,7 +614,9 @@ class LogStore:
         until_us = 2**62 if until is None else int(np.floor(until * 1e6))
         return _Filter(
             host_ids=None if hosts is None else [self._hosts.get(h, -1) for h in hosts],
-            severities=None if severities is None else [int(Severity.parse(s)) for s in severities],
+            severities=None
+            if severities is None
+            else [int(SyslogSeverity.parse(s)) for s in severities],
             since_us=since_us,
             until_us=until_us,
         )
@@ -848,7 +849,7 @@ class LogStore:
             seq=seq,
             t=int(columns.t_us[index]) / 1e6,
             host=self._host_names.get(int(columns.host[index]), "?"),
-            severity=Severity(int(columns.severity[index])),
+            severity=SyslogSeverity(int(columns.severity[index])),
             facility=self._facility_names.get(int(columns.facility[index]), "?"),
             source=columns.source_at(index),
             message=message,
@@ -1056,16 +1057,11 @@ def _bad_record(hosts: Sequence[object], records: Sequence[object]) -> LogRecord
             return LogRecordError(index, host, "t", t, "give seconds since the epoch")
         severity = record["severity"]
         try:
-            if severity not in _SEVERITY_CODES or isinstance(severity, bool):
-                raise KeyError(severity)
-        except (KeyError, TypeError):
-            return LogRecordError(
-                index,
-                host,
-                "severity",
-                severity,
-                "use a syslog name (" + ", ".join(s.label for s in Severity) + ") or 0-7",
-            )
+            known = severity in _SEVERITY_CODES and not isinstance(severity, bool)
+        except TypeError:  # unhashable
+            known = False
+        if not known:
+            return LogRecordError(index, host, "severity", severity, SEVERITY_RULE)
         for name in ("facility", "source"):
             if not isinstance(record[name], str):
                 return LogRecordError(index, host, name, record[name], "give text")

@@ -8,7 +8,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stats.logs import LogStore, Severity, parse_query
+from core.observations import SyslogSeverity
+from stats.logs import LogStore, parse_query
 from tests.stats.logs.helpers import record
 
 WORDS = [
@@ -33,7 +34,7 @@ message = st.lists(st.sampled_from(WORDS), min_size=0, max_size=6).map(" ".join)
 line = st.tuples(
     st.sampled_from(["oss01", "oss02", "mds1"]),
     st.integers(0, 50),
-    st.sampled_from(list(Severity)),
+    st.sampled_from(list(SyslogSeverity)),
     message,
 )
 query = st.lists(st.sampled_from([*WORDS, '"recovery over"', '"client ost0007"']), max_size=3)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import ValidationError
-from stats.logs import LogStore, Severity
+from core.observations import SyslogSeverity
+from stats.logs import LogStore
 from tests.stats.logs.helpers import anchor_entries, record
 
 LINES = [
@@ -64,7 +65,7 @@ def test_words_phrases_and_nids_find_their_lines_newest_first(store: LogStore) -
 def test_filters_by_host_severity_and_time(store: LogStore) -> None:
     assert messages(store.search("", hosts=["oss02"])) == [LINES[4][2], LINES[2][2]]
     assert messages(store.search("reconnecting", severities=["warning"])) == [LINES[2][2]]
-    assert messages(store.search("", severities=[Severity.ERR, "notice"])) == [
+    assert messages(store.search("", severities=[SyslogSeverity.ERR, "notice"])) == [
         LINES[3][2],
         LINES[0][2],
     ]
@@ -78,7 +79,7 @@ def test_limit_returns_the_newest_lines(store: LogStore) -> None:
     found = store.search("", limit=2)
     assert [line.t for line in found] == [104.0, 103.0]
     assert [line.seq for line in found] == [5, 4]
-    assert found[0].host == "oss02" and found[0].severity is Severity.INFO
+    assert found[0].host == "oss02" and found[0].severity is SyslogSeverity.INFO
 
 
 def test_anchor_lines_match_a_line_by_line_reading(tmp_path: Path) -> None:
