@@ -11,9 +11,9 @@ that sent it is then closed with that reason.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+import threading
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -50,19 +50,27 @@ class WireError(ValueError):
     """Bytes from a peer that are not a valid message; the connection must close."""
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
+    """One message. A named tuple: immutable, and built ~4x faster than a frozen dataclass,
+    which counts at tens of thousands of messages a second."""
+
     op: Op
     seq: int
-    body: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any]
     version: int = PROTOCOL_VERSION
+
+
+_packers = threading.local()
 
 
 def encode(message: Message) -> bytes:
     """One frame: the length, then the msgpack of {v, op, seq, body}."""
-    payload: bytes = msgpack.packb(
-        {"v": message.version, "op": message.op.value, "seq": message.seq, "body": message.body},
-        use_bin_type=True,
+    try:
+        packer = _packers.packer
+    except AttributeError:  # first use on this thread: a packer is reused, never shared
+        packer = _packers.packer = msgpack.Packer(use_bin_type=True)
+    payload: bytes = packer.pack(
+        {"v": message.version, "op": message.op.value, "seq": message.seq, "body": message.body}
     )
     if len(payload) > MAX_FRAME_BYTES:
         raise WireError(
@@ -92,24 +100,35 @@ def decode_payload(payload: bytes) -> Message:
     return _message(document)
 
 
+_FIELDS = frozenset(("v", "op", "seq", "body"))
+_OPS: dict[str, Op] = {op.value: op for op in Op}
+
+
 def _message(document: object) -> Message:
-    if not isinstance(document, dict):
+    if type(document) is not dict:
         raise WireError(f"a message is a map, not {type(document).__name__}")
-    unexpected = set(document) - {"v", "op", "seq", "body"}
-    if unexpected:
-        raise WireError(f"unexpected message fields: {', '.join(sorted(map(str, unexpected)))}")
-    version, op, seq, body = (document.get(k) for k in ("v", "op", "seq", "body"))
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if document.keys() != _FIELDS:
+        unexpected = set(document) - _FIELDS
+        if unexpected:
+            raise WireError(f"unexpected message fields: {', '.join(sorted(map(str, unexpected)))}")
+    version, op, seq, body = (
+        document.get("v"),
+        document.get("op"),
+        document.get("seq"),
+        document.get("body"),
+    )
+    if type(version) is not int or version < 1:  # bool is a subclass of int, not int itself
         raise WireError(f"the protocol version must be a positive integer, not {version!r}")
-    if not isinstance(op, str) or op not in Op._value2member_map_:
+    operation = _OPS.get(op) if type(op) is str else None
+    if operation is None:
         raise WireError(f"unknown operation {op!r}")
-    operation = Op(op)
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+    if type(seq) is not int or not 0 <= seq <= MAX_SEQ:
         raise WireError(f"the sequence number must be an integer from 0 to 2^63-1, not {seq!r}")
-    if not isinstance(body, dict):
+    if type(body) is not dict:
         raise WireError(f"a message body is a map, not {type(body).__name__}")
-    if not all(isinstance(key, str) for key in body):
-        raise WireError("the keys of a message body are strings")
+    for key in body:
+        if type(key) is not str:
+            raise WireError("the keys of a message body are strings")
     return Message(operation, seq, body, version)
 
 

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
@@ -32,8 +32,9 @@ MAX_REMEMBERED = 10_000
 """Finished action ids kept for STATUS and duplicate requests; the oldest are forgotten."""
 
 
-@dataclass(frozen=True)
-class CommandResult:
+class CommandResult(NamedTuple):
+    """How one command ended (a named tuple: cheap to build for every command run)."""
+
     argv: tuple[str, ...]
     exit_code: int
     stdout: str = ""
@@ -53,7 +54,7 @@ class ActionState(StrEnum):
     CANCELLED = "cancelled"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Action:
     action_id: str
     action: str

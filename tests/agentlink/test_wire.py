@@ -41,6 +41,7 @@ messages = st.builds(
     op=st.sampled_from(Op),
     seq=st.integers(min_value=0, max_value=MAX_SEQ),
     body=st.dictionaries(st.text(max_size=20), values, max_size=8),
+    version=st.integers(min_value=1, max_value=MAX_SEQ),
 )
 
 
