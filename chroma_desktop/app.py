@@ -1,9 +1,9 @@
 """`chroma-desktop`: the desktop program's entry point.
 
 Layer: chroma_desktop. Thread: the main (GUI) thread. Qt is imported only when the window is
-shown, so that --version, --help and --demo start fast and work without a display. Until the
-desktop application issue lands, the program opens (and upgrades) its database and reports on
-it; `--demo` runs the live demo (see demo.py) in a throwaway CHROMA_HOME.
+opened, so --version, --help, --status and --demo --headless start fast and work without a
+display. `--demo` opens the window on the live demo (see demo.py, gui.py) in a throwaway
+CHROMA_HOME; `--status` opens (and upgrades) the database and reports on it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from agentlink.runtime import ReactorThread
 from chroma_desktop.demo import run_demo
 from chroma_desktop.failures import EXIT_OK, run_reporting_errors
 from core.database import open_database
+from core.errors import ChromaError
 from core.models import Filesystem, Host
 from core.paths import HOME_ENV, app_paths
 from core.version import installed_version
@@ -38,14 +39,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="show the demo cluster: eight simulated servers with one filesystem",
+        help="open on the demo cluster: eight simulated servers, paired, creating one "
+        "filesystem (in a throwaway directory; your own data is not touched)",
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no window: with --demo, print each step of the demo in the terminal",
+    )
+    parser.add_argument(
+        "--status",
+        action="store_true",
+        help="print where the data is and what is managed, then exit",
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
-    return run_reporting_errors(PROGRAM, lambda: demo() if options.demo else status())
+
+    def body() -> int:
+        if options.status:
+            return status()
+        if options.demo and options.headless:
+            return demo()
+        if options.headless:
+            raise ChromaError(
+                "Only the demo runs headless for now.",
+                hint="Use `chroma-desktop --demo --headless`, or open the window.",
+            )
+        if options.demo:
+            _use_throwaway_home()
+        from chroma_desktop.gui import run_gui  # Qt loads only for the window
+
+        return run_gui(demo=options.demo)
+
+    return run_reporting_errors(PROGRAM, body)
 
 
 def status() -> int:
@@ -63,15 +92,18 @@ def status() -> int:
             print(f"Upgraded its schema; the previous database was kept at {database.backup_path}")
         print(f"Data: {paths.data_dir}  Settings: {paths.config_dir}  Logs: {paths.log_dir}")
         print(f"Managing {hosts} server(s) and {filesystems} filesystem(s).")
-        print("The window arrives with the desktop application; `make demo` shows a live demo.")
     finally:
         database.close()
     return EXIT_OK
 
 
-def demo() -> int:
+def _use_throwaway_home() -> None:
     # A new cluster each time, in its own directory: never the admin's own database.
     os.environ[HOME_ENV] = tempfile.mkdtemp(prefix="chroma-demo-")
+
+
+def demo() -> int:
+    _use_throwaway_home()
     paths = app_paths().ensure()
     database = open_database()
     try:

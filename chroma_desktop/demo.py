@@ -65,19 +65,40 @@ def run_demo(
     reactor_thread: ReactorThread,
     *,
     out: Callable[[str], None] = print,
-    keep_running: Callable[[], bool] = lambda: False,
 ) -> int:
-    reactor = reactor_thread.reactor
+    """The demo in a terminal: every step printed as it happens; 0 when demofs is running."""
     reactor_thread.start()
     out(f"Chroma Desktop {installed_version()}: live demo on a simulated cluster")
     out(f"Everything is kept in {home}")
-    cluster, network = reactor_thread.call_and_wait(
-        lambda: _start_simulator(reactor, home / "simulator")
-    )
+    cluster, network = start_demo_cluster(reactor_thread, home / "simulator")
     manager = Manager(database, MemorySecretStore(), home / "config", reactor_thread)
+    manager.start()
+    try:
+        return 0 if populate_demo(manager, cluster, network, out=out) == "succeeded" else 1
+    finally:
+        manager.stop()
+        reactor_thread.call_and_wait(network.stop)
+
+
+def start_demo_cluster(
+    reactor_thread: ReactorThread, state_dir: Path
+) -> tuple[SimulatedCluster, SimulatedNetwork]:
+    """The eight simulated servers, listening on 127.0.0.1 (the reactor thread must run)."""
+    return reactor_thread.call_and_wait(lambda: _start_simulator(reactor_thread.reactor, state_dir))
+
+
+def populate_demo(
+    manager: Manager,
+    cluster: SimulatedCluster,
+    network: SimulatedNetwork,
+    *,
+    out: Callable[[str], None] = print,
+) -> str:
+    """Pair every simulated server with a started `manager`, wait for their volumes, then plan,
+    show and run "create demofs"; the command's final state. Runs on a thread of its own: it
+    only waits on the manager's futures."""
     finished = threading.Event()
     outcome: dict[int, str] = {}
-
     jobs_done: list[int] = []
 
     def on_event(event: object) -> None:
@@ -91,8 +112,8 @@ def run_demo(
             outcome[event.command_id] = event.state
             finished.set()
 
+    database = manager.database
     manager.listeners.append(on_event)
-    manager.start()
     try:
         out(f"1. Simulator: {len(cluster.servers)} servers on 127.0.0.1")
         out("2. Pairing each server with the simulator's token:")
@@ -129,12 +150,9 @@ def run_demo(
                 raise DemoError(f"Command {command_id} did not finish in time.")
         out(f"    command {command_id}: {outcome[command_id]}")
         out("5. " + "\n".join(database_call(manager, _describe_filesystem)))
-        while keep_running():
-            time.sleep(1.0)
+        return outcome[command_id]
     finally:
-        manager.stop()
-        reactor_thread.call_and_wait(network.stop)
-    return 0 if outcome.get(command_id) == "succeeded" else 1
+        manager.listeners.remove(on_event)
 
 
 def _create(scheduler: Scheduler, request: FilesystemRequest) -> int:

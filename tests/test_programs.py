@@ -39,14 +39,14 @@ def test_each_program_tells_its_version_and_helps(program: str, chroma_home: Pat
 
 
 def test_first_start_creates_the_database_in_chroma_home(chroma_home: Path):
-    result = run("chroma-desktop", home=chroma_home)
+    result = run("chroma-desktop", "--status", home=chroma_home)
     assert result.returncode == 0, result.stderr
     assert "Managing 0 server(s) and 0 filesystem(s)." in result.stdout
     assert (chroma_home / "data" / "chroma.db").exists()
 
 
 def test_the_demo_creates_and_starts_a_filesystem_on_the_simulator(chroma_home: Path):
-    result = run("chroma-desktop", "--demo", home=chroma_home, timeout_s=400)
+    result = run("chroma-desktop", "--demo", "--headless", home=chroma_home, timeout_s=400)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "sim-oss6   at 127.0.0.1:" in out, "all eight servers paired"
@@ -64,7 +64,7 @@ def test_a_damaged_database_is_reported_without_a_traceback(chroma_home: Path):
     database = chroma_home / "data" / "chroma.db"
     database.parent.mkdir(parents=True)
     database.write_bytes(b"\x00garbage" * 512)
-    result = run("chroma-desktop", home=chroma_home)
+    result = run("chroma-desktop", "--status", home=chroma_home)
     assert result.returncode == 1
     assert result.stderr.startswith(f"chroma-desktop: {database} is not a SQLite database")
     assert "Traceback" not in result.stderr + result.stdout

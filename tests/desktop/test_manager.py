@@ -4,74 +4,18 @@ and the model following what the agents report."""
 
 from __future__ import annotations
 
-import queue
-import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from agentlink.connector import LinkEvent, LinkState, PairingFailedError
-from agentlink.runtime import ReactorThread
-from agentlink.simulator.cluster import SimulatedCluster
-from agentlink.simulator.network import SimulatedNetwork
-from chroma_desktop.manager import Manager
-from core.database import Database
 from core.errors import ValidationError
-from core.fakes import MemorySecretStore
 from core.models import Host, LNetConfiguration, VolumeNode
 from core.scheduler import LNET
-
-TOKEN = "K7QPM-2HX9D-RW4TA-0JN3E"
-WAIT_S = 20.0
-
-
-@pytest.fixture
-def site(
-    tmp_path: Path, reactor_thread: ReactorThread, sqlite_database: Database
-) -> Iterator[tuple[Manager, SimulatedCluster, SimulatedNetwork, queue.Queue[Any]]]:
-    reactor = reactor_thread.reactor
-
-    def start() -> tuple[SimulatedCluster, SimulatedNetwork]:
-        cluster = SimulatedCluster.open(tmp_path / "sim", clock=reactor, server_count=2, seed=3)
-        network = SimulatedNetwork(
-            cluster,
-            tmp_path / "sim",
-            reactor=reactor,
-            software_version="9.9",
-            pairing_token=TOKEN,
-            report_interval_s=0.2,
-        )
-        network.start()
-        return cluster, network
-
-    cluster, network = reactor_thread.call_and_wait(start)
-    manager = Manager(
-        sqlite_database,
-        MemorySecretStore(),
-        tmp_path / "config",
-        reactor_thread,
-        link_retry=lambda attempt: 0.1,
-    )
-    events: queue.Queue[Any] = queue.Queue()
-    manager.listeners.append(events.put)
-    manager.start()
-    yield manager, cluster, network, events
-    manager.stop()
-    reactor_thread.call_and_wait(network.stop)
-
-
-def wait_for(check: Any, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        assert time.monotonic() < deadline, f"still waiting for {what}"
-        time.sleep(0.05)
+from tests.desktop.conftest import TOKEN, WAIT_S, wait_for
 
 
 def test_paired_servers_are_driven_by_the_scheduler_and_followed_by_their_reports(site):
-    manager, cluster, network, events = site
+    manager, cluster, network, events = site.manager, site.cluster, site.network, site.events
     address = f"127.0.0.1:{network.ports['sim-mds1']}"
     paired = manager.pair_server(address, TOKEN).result(timeout=WAIT_S)
     assert paired.name == "sim-mds1" and paired.address == address
@@ -116,7 +60,7 @@ def test_paired_servers_are_driven_by_the_scheduler_and_followed_by_their_report
 
 
 def test_pairing_errors_are_reported_not_raised_on_the_wrong_thread(site):
-    manager, _cluster, network, _events = site
+    manager, network = site.manager, site.network
     with pytest.raises(ValidationError):
         manager.pair_server("not a host!", TOKEN).result(timeout=WAIT_S)
     with pytest.raises(PairingFailedError, match="unknown to this server"):

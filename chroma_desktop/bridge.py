@@ -1,0 +1,83 @@
+"""The one way results reach the window: queued Qt signals from other threads to the GUI thread.
+
+Layer: chroma_desktop. Threads: `publish` and the done-callbacks of `deliver` run on whichever
+thread produced the news (the reactor thread, the "chroma-db" worker); the signals they emit are
+received on the GUI thread, because the bridge lives there and a signal emitted from another
+thread is queued. Nothing on the GUI thread ever waits for a Future.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal
+
+from agentlink.connector import LinkEvent
+from chroma_desktop.failures import Failure, describe_failure
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    future: Future[Any]
+    owner: QObject | None
+    on_result: Callable[[Any], None]
+    on_error: Callable[[Failure], None] | None
+
+
+class Bridge(QObject):
+    news = Signal(object)
+    """News from the manager (scheduler, links, alerts, reports), on the GUI thread."""
+    failed = Signal(object)
+    """A `Failure` nobody handled: the window shows it (message, hint, where the log is)."""
+    _done = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.links: dict[str, LinkEvent] = {}
+        """The latest link event of each server, by its address (kept before views hear it)."""
+        self.news.connect(self._remember_link)
+        self._done.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    def _remember_link(self, event: object) -> None:
+        if isinstance(event, LinkEvent):
+            self.links[event.host] = event
+
+    def publish(self, event: object) -> None:
+        """Any thread: hand one piece of news to the GUI thread (a manager listener)."""
+        self.news.emit(event)
+
+    def deliver(
+        self,
+        future: Future[Any],
+        on_result: Callable[[Any], None],
+        *,
+        owner: QObject | None = None,
+        on_error: Callable[[Failure], None] | None = None,
+    ) -> None:
+        """Call `on_result(value)` on the GUI thread once `future` is done, or `on_error` with
+        what went wrong (by default the window shows it). Dropped when `owner` was deleted in
+        the meantime: a closed dialog never hears of its late answer."""
+        delivery = _Delivery(future, owner, on_result, on_error)
+        future.add_done_callback(lambda _: self._done.emit(delivery))
+
+    def report(self, error: BaseException) -> None:
+        """GUI thread: show an error nobody else handles."""
+        self.failed.emit(describe_failure("chroma-desktop", error))
+
+    def _deliver(self, delivery: _Delivery) -> None:
+        if delivery.owner is not None and not shiboken6.isValid(delivery.owner):
+            return
+        error = delivery.future.exception()
+        if error is None:
+            delivery.on_result(delivery.future.result())
+        elif delivery.on_error is not None:
+            delivery.on_error(describe_failure("chroma-desktop", error))
+        else:
+            self.report(error)

@@ -1,0 +1,141 @@
+"""The windowed program: the window painted first, then the database, the links and the scheduler
+started off the GUI thread and attached to it.
+
+Layer: chroma_desktop. Threads: the GUI thread runs Qt's event loop; `DesktopSession.start`
+opens the database and starts the manager on a short-lived "chroma-start" thread, and the
+result reaches the window through the bridge. With `demo`, the eight-server simulator runs on
+the reactor thread and a "chroma-demo" thread pairs its servers and creates demofs through the
+real scheduler, its progress shown in the status bar and its command in Commands.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from agentlink.runtime import ReactorThread
+from agentlink.secrets import KeyringSecretStore
+from agentlink.simulator.cluster import SimulatedCluster
+from agentlink.simulator.network import SimulatedNetwork
+from chroma_desktop.bridge import Bridge
+from chroma_desktop.demo import populate_demo, start_demo_cluster
+from chroma_desktop.failures import Failure
+from chroma_desktop.manager import Manager
+from chroma_desktop.views.base import AppContext
+from chroma_desktop.window import MainWindow
+from core.database import Database, open_database
+from core.fakes import MemorySecretStore
+from core.paths import app_paths
+
+
+@dataclass(frozen=True)
+class DemoProgress:
+    """A line of the demo's progress, for the status bar."""
+
+    text: str
+
+
+@dataclass
+class _Running:
+    database: Database
+    manager: Manager
+    reactor_thread: ReactorThread
+    simulator: tuple[SimulatedCluster, SimulatedNetwork] | None
+
+
+class DesktopSession:
+    """What runs behind one window: started after its first paint, stopped when it closes."""
+
+    def __init__(self, bridge: Bridge, *, demo: bool) -> None:
+        self.bridge = bridge
+        self.demo = demo
+        self.running: _Running | None = None
+
+    def start(self, window: MainWindow) -> None:
+        started: Future[_Running] = Future()
+
+        def on_thread() -> None:
+            try:
+                started.set_result(self._start())
+            except BaseException as error:  # shown in the window, never lost
+                started.set_exception(error)
+
+        def attach(running: _Running) -> None:
+            self.running = running
+            window.attach(AppContext(running.manager, self.bridge))
+            if running.simulator is not None:
+                self._populate(running)
+
+        def failed(failure: Failure) -> None:
+            window.set_status("Not started")
+            self.bridge.failed.emit(failure)
+
+        self.bridge.deliver(started, attach, owner=window, on_error=failed)
+        threading.Thread(target=on_thread, name="chroma-start", daemon=True).start()
+
+    def _start(self) -> _Running:
+        paths = app_paths().ensure()
+        database = open_database()
+        reactor_thread = ReactorThread()
+        secrets = MemorySecretStore() if self.demo else KeyringSecretStore()
+        manager = Manager(database, secrets, paths.config_dir, reactor_thread)
+        manager.listeners.append(self.bridge.publish)
+        simulator = None
+        if self.demo:
+            reactor_thread.start()
+            simulator = start_demo_cluster(reactor_thread, Path(paths.data_dir) / "simulator")
+        manager.start()
+        return _Running(database, manager, reactor_thread, simulator)
+
+    def _populate(self, running: _Running) -> None:
+        assert running.simulator is not None
+        cluster, network = running.simulator
+
+        def on_thread() -> None:
+            try:
+                populate_demo(
+                    running.manager,
+                    cluster,
+                    network,
+                    out=lambda line: self.bridge.publish(DemoProgress(line.strip())),
+                )
+            except Exception as error:  # the demo stopped: say where, keep the window
+                self.bridge.publish(DemoProgress(f"The demo stopped: {error}"))
+
+        threading.Thread(target=on_thread, name="chroma-demo", daemon=True).start()
+
+    def stop(self) -> None:
+        running, self.running = self.running, None
+        if running is None:
+            return
+        running.manager.stop()
+        if running.simulator is not None:
+            network = running.simulator[1]
+            running.reactor_thread.call_and_wait(network.stop)
+        running.database.close()
+
+
+def run_gui(*, demo: bool) -> int:
+    """Open the window (on the demo cluster with `demo`) and run until it closes."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Chroma Desktop")
+    app.setDesktopFileName("chroma-desktop")
+    bridge = Bridge()
+    window = MainWindow(bridge, subtitle="demo cluster (simulated)" if demo else None)
+    bridge.news.connect(
+        lambda event: window.set_status(event.text) if isinstance(event, DemoProgress) else None
+    )
+    session = DesktopSession(bridge, demo=demo)
+    window.show()
+    QTimer.singleShot(0, lambda: session.start(window))
+    try:
+        return app.exec()
+    finally:
+        session.stop()

@@ -1,0 +1,138 @@
+"""Servers: every managed server with its link, state, LNet and NIDs, and what can be done to it.
+
+Layer: chroma_desktop. Thread: the GUI thread (rows read on the database worker). The link
+column comes from the links' own news, so a server that dropped off shows it at once, before
+any alert; the actions below the table are the selected server's and its LNet's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QLineEdit, QTableView, QVBoxLayout
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agentlink.connector import LinkEvent, LinkState
+from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
+from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.widgets.actions import ObjectActions
+from core.models import Host
+from core.records import HostRecord, host_record
+from core.scheduler import ObjectChanged
+from core.scheduler.world import HOST, LNET
+from plugins.runner import PluginOutcome
+
+GOOD, BAD = "#1e7e34", "#b02a1a"
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+class ServersView(LiveView):
+    title = "Servers"
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        links = context.bridge.links
+
+        def link(host: HostRecord) -> str:
+            event = links.get(host.address)
+            if not host.paired:
+                return "not paired"
+            if event is None:
+                return "connecting"
+            return event.state.value
+
+        def link_colour(host: HostRecord) -> str | None:
+            event = links.get(host.address)
+            if event is None:
+                return None
+            return GOOD if event.state == LinkState.CONNECTED else BAD
+
+        def link_detail(host: HostRecord) -> str | None:
+            event = links.get(host.address)
+            return event.detail if event is not None else None
+
+        self.model: RecordTableModel[HostRecord] = RecordTableModel(
+            [
+                Column("Server", lambda h: h.label),
+                Column("Address", lambda h: h.address),
+                Column("Link", link, colour=link_colour, tooltip=link_detail),
+                Column("State", lambda h: h.state.value),
+                Column(
+                    "LNet",
+                    lambda h: h.lnet_state.value,
+                    colour=lambda h: GOOD if h.lnet_state.value == "up" else None,
+                ),
+                Column("NIDs", lambda h: ", ".join(h.nids)),
+                Column("Agent", lambda h: h.agent_version or ""),
+                Column("Last report", lambda h: _when(h.last_contact)),
+            ],
+            key=lambda h: h.id,
+            parent=self,
+        )
+        self.proxy = RecordFilterProxy(self.model, self)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter servers (every word must match)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.proxy.set_filter_text)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.selectionModel().selectionChanged.connect(self._selected)
+        self.empty = QLabel(
+            "No servers yet. Run `chroma-agent pair` on a server and add it with its token."
+        )
+        self.selected_label = QLabel()
+        self.server_actions = ObjectActions(context)
+        self.lnet_actions = ObjectActions(context)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.selected_label)
+        layout.addWidget(self.server_actions)
+        layout.addWidget(self.lnet_actions)
+
+    def is_stale_after(self, event: object) -> bool:
+        if isinstance(event, LinkEvent):
+            self.model.set_rows(self.model.rows)  # the link column changes now, from memory
+            return True  # and the agent's version may be new
+        if isinstance(event, ObjectChanged):
+            return event.ref[0] in (HOST, LNET)
+        return isinstance(event, PluginOutcome)
+
+    def fetch(self, session: Session) -> list[HostRecord]:
+        hosts = session.scalars(
+            select(Host).where(Host.deleted_at.is_(None)).order_by(Host.address)
+        )
+        return [host_record(host) for host in hosts]
+
+    def show_data(self, data: list[HostRecord]) -> None:
+        self.model.set_rows(data)
+        self.empty.setVisible(not data)
+        self._selected()
+
+    def selected(self) -> HostRecord | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.model.record(self.proxy.mapToSource(rows[0]).row())
+
+    def _selected(self) -> None:
+        host = self.selected()
+        current = self.server_actions.ref
+        if host is None:
+            self.selected_label.setText("Select a server to see what can be done to it.")
+            self.server_actions.set_subject(None)
+            self.lnet_actions.set_subject(None)
+        elif current != (HOST, host.id):
+            self.selected_label.setText(f"{host.label}: server and LNet actions")
+            self.server_actions.set_subject((HOST, host.id), host.label)
+            self.lnet_actions.set_subject((LNET, host.id), f"LNet on {host.label}")

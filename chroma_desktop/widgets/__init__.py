@@ -1,0 +1,4 @@
+"""Widgets shared by several screens.
+
+Layer: chroma_desktop. Thread: the GUI thread.
+"""

@@ -1,0 +1,148 @@
+"""The action buttons of one object: what it can be asked to do now, each going through its plan.
+
+Layer: chroma_desktop. Thread: the GUI thread; options, plans and requests are worked out by the
+scheduler on the database worker. Buttons come from `available_transitions` (verbs such as
+"Start", "Stop", "Remove") and `available_jobs` ("Failover", …), are rebuilt when the object
+changes, and vanish while a job holds it. A click asks for the plan, shows it in a
+`PlanDialog`, and only when the admin accepts is the command started (confirmed, since they saw
+what it will do); `command_started` then carries its id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from chroma_desktop.dialogs.plan import PlanDialog
+from chroma_desktop.views.base import AppContext
+from core.scheduler import JobOption, ObjectChanged, PlanPreview, Scheduler, TransitionOption
+from core.scheduler.world import Ref
+
+
+@dataclass(frozen=True)
+class _Options:
+    ref: Ref
+    transitions: tuple[TransitionOption, ...]
+    jobs: tuple[JobOption, ...]
+
+
+def _options(scheduler: Scheduler, ref: Ref) -> _Options:
+    return _Options(
+        ref, tuple(scheduler.available_transitions(ref)), tuple(scheduler.available_jobs(ref))
+    )
+
+
+def _preview_state(scheduler: Scheduler, *, ref: Ref, state: str) -> PlanPreview:
+    return scheduler.preview_state(ref, state)
+
+
+def _request_state(scheduler: Scheduler, *, ref: Ref, state: str, actor: str) -> int:
+    return scheduler.request_state(ref, state, actor=actor, confirmed=True)
+
+
+def _preview_job(scheduler: Scheduler, *, ref: Ref, kind: str) -> PlanPreview:
+    return scheduler.preview_job(kind, ref)
+
+
+def _request_job(scheduler: Scheduler, *, ref: Ref, kind: str, actor: str) -> int:
+    return scheduler.request_job(kind, ref, actor=actor, confirmed=True)
+
+
+class ObjectActions(QWidget):
+    command_started = Signal(int)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.ref: Ref | None = None
+        self.name = ""
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.note = QLabel()
+        self._layout.addWidget(self.note)
+        self._layout.addStretch(1)
+        self.buttons: dict[str, QPushButton] = {}
+        self.plan_dialog: PlanDialog | None = None
+        context.bridge.news.connect(self._on_event)
+
+    def set_subject(self, ref: Ref | None, name: str = "") -> None:
+        """Show the actions of `ref` (None: nothing selected)."""
+        self.ref, self.name = ref, name
+        self._clear()
+        if ref is None:
+            self.note.setText("")
+            return
+        self.note.setText("Finding what it can do …")
+        self.context.schedule(
+            lambda scheduler: _options(scheduler, ref),
+            self._show_options,
+            owner=self,
+            on_error=lambda failure: self.note.setText(str(failure)),
+        )
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, ObjectChanged) and event.ref == self.ref:
+            self.set_subject(self.ref, self.name)
+
+    def _clear(self) -> None:
+        for button in self.buttons.values():
+            self._layout.removeWidget(button)
+            button.deleteLater()
+        self.buttons = {}
+
+    def _show_options(self, options: _Options) -> None:
+        if options.ref != self.ref:
+            return  # the selection moved on meanwhile
+        self._clear()
+        ref, actor = options.ref, self.context.actor
+        for transition in options.transitions:
+            self._add_button(
+                transition.verb,
+                partial(_preview_state, ref=ref, state=transition.state),
+                partial(_request_state, ref=ref, state=transition.state, actor=actor),
+                tip=", ".join(transition.jobs),
+            )
+        for job in options.jobs:
+            self._add_button(
+                job.verb,
+                partial(_preview_job, ref=ref, kind=job.kind),
+                partial(_request_job, ref=ref, kind=job.kind, actor=actor),
+                tip=job.confirmation or "",
+            )
+        self.note.setText("" if self.buttons else f"Nothing can be done to {self.name} now.")
+
+    def _add_button(
+        self,
+        verb: str,
+        preview: Callable[[Scheduler], PlanPreview],
+        request: Callable[[Scheduler], int],
+        *,
+        tip: str,
+    ) -> None:
+        button = QPushButton(verb)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda: self._plan(preview, request))
+        self._layout.insertWidget(self._layout.count() - 1, button)
+        self.buttons[verb] = button
+
+    def _plan(
+        self, preview: Callable[[Scheduler], PlanPreview], request: Callable[[Scheduler], int]
+    ) -> None:
+        self.context.schedule(preview, lambda plan: self._show_plan(plan, request), owner=self)
+
+    def _show_plan(self, plan: PlanPreview, request: Callable[[Scheduler], int]) -> None:
+        self.plan_dialog = dialog = PlanDialog(plan, self)
+        dialog.finished.connect(lambda result: self._decided(dialog, result, request))
+        dialog.open()
+
+    def _decided(
+        self, dialog: PlanDialog, result: int, request: Callable[[Scheduler], int]
+    ) -> None:
+        dialog.deleteLater()
+        self.plan_dialog = None
+        if result == QDialog.DialogCode.Accepted:
+            self.context.schedule(request, self.command_started.emit, owner=self)

@@ -1,0 +1,111 @@
+"""Fixtures of the desktop tests: a simulated cluster on 127.0.0.1 served by real agents, a
+running manager linked to it, and the window attached to that manager. A Qt test fails if it
+leaves a window or dialog behind."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentlink.runtime import ReactorThread
+from agentlink.simulator.cluster import SimulatedCluster
+from agentlink.simulator.network import SimulatedNetwork
+from chroma_desktop.manager import Manager, PairedServer
+from core.database import Database
+from core.fakes import MemorySecretStore
+
+TOKEN = "K7QPM-2HX9D-RW4TA-0JN3E"
+WAIT_S = 20.0
+
+
+def wait_for(check: Callable[[], object], what: str, timeout_s: float = WAIT_S) -> None:
+    """For threads other than the GUI's (Qt tests use qtbot.waitUntil)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.05)
+
+
+@dataclass
+class Site:
+    manager: Manager
+    cluster: SimulatedCluster
+    network: SimulatedNetwork
+    events: queue.Queue[Any]
+
+    def address(self, server: str) -> str:
+        return f"127.0.0.1:{self.network.ports[server]}"
+
+    def pair(self, server: str) -> PairedServer:
+        return self.manager.pair_server(self.address(server), TOKEN).result(timeout=WAIT_S)
+
+
+def _start_site(
+    tmp_path: Path, reactor_thread: ReactorThread, database: Database, servers: int
+) -> Iterator[Site]:
+    reactor = reactor_thread.reactor
+
+    def start() -> tuple[SimulatedCluster, SimulatedNetwork]:
+        cluster = SimulatedCluster.open(
+            tmp_path / "sim", clock=reactor, server_count=servers, seed=3
+        )
+        network = SimulatedNetwork(
+            cluster,
+            tmp_path / "sim",
+            reactor=reactor,
+            software_version="9.9",
+            pairing_token=TOKEN,
+            report_interval_s=0.2,
+        )
+        network.start()
+        return cluster, network
+
+    cluster, network = reactor_thread.call_and_wait(start)
+    manager = Manager(
+        database,
+        MemorySecretStore(),
+        tmp_path / "config",
+        reactor_thread,
+        link_retry=lambda attempt: 0.1,
+    )
+    events: queue.Queue[Any] = queue.Queue()
+    manager.listeners.append(events.put)
+    manager.start()
+    yield Site(manager, cluster, network, events)
+    manager.stop()
+    reactor_thread.call_and_wait(network.stop)
+
+
+@pytest.fixture
+def site(
+    tmp_path: Path, reactor_thread: ReactorThread, sqlite_database: Database
+) -> Iterator[Site]:
+    """Two simulated servers (an HA pair), nothing paired yet, and a started manager."""
+    yield from _start_site(tmp_path, reactor_thread, sqlite_database, 2)
+
+
+@pytest.fixture
+def qt_leak_check(qapp: Any) -> Iterator[None]:
+    """Fails the test if a top-level window or dialog outlives it."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    before = set(map(id, QApplication.topLevelWidgets()))
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    left = [
+        w for w in QApplication.topLevelWidgets() if id(w) not in before and w.objectName() != ""
+    ]
+    left += [
+        w
+        for w in QApplication.topLevelWidgets()
+        if id(w) not in before and w.isVisible() and w not in left
+    ]
+    assert not left, f"widgets left open: {[type(w).__name__ for w in left]}"

@@ -1,0 +1,78 @@
+"""The window on the simulator: servers paired, shown with their links and LNet, and an action
+taken through its plan, as an admin would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QPushButton
+
+from chroma_desktop.bridge import Bridge
+from chroma_desktop.views.base import AppContext
+from chroma_desktop.views.servers import ServersView
+from chroma_desktop.window import MainWindow
+from tests.desktop.conftest import WAIT_S, Site
+
+WAIT_MS = int(WAIT_S * 1000)
+
+
+@pytest.fixture
+def window(qtbot: Any, site: Site, qt_leak_check: None) -> Iterator[MainWindow]:
+    bridge = Bridge()
+    site.manager.listeners.append(bridge.publish)
+    shown = MainWindow(bridge)
+    qtbot.addWidget(shown)
+    shown.show()
+    shown.attach(AppContext(site.manager, bridge, actor="alice"))
+    yield shown
+    site.manager.listeners.remove(bridge.publish)
+
+
+def cell(view: ServersView, row: int, title: str) -> str:
+    columns = [c.title for c in view.model.columns]
+    return str(view.proxy.index(row, columns.index(title)).data())
+
+
+def test_paired_servers_show_their_link_and_lnet_and_an_action_runs_through_its_plan(
+    qtbot: Any, window: MainWindow, site: Site
+) -> None:
+    view = window.show_view(ServersView)
+    assert isinstance(view, ServersView)
+    qtbot.waitUntil(lambda: view.empty.isVisible(), timeout=WAIT_MS)  # nothing paired yet
+    site.pair("sim-mds1")
+    qtbot.waitUntil(lambda: view.proxy.rowCount() == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: cell(view, 0, "Link") == "connected", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: cell(view, 0, "LNet") == "unloaded", timeout=WAIT_MS)
+    assert "connected to 1 server" in window.links_label.text().lower()
+
+    view.table.selectRow(0)
+    qtbot.waitUntil(lambda: "Load" in " ".join(view.lnet_actions.buttons), timeout=WAIT_MS)
+    start = next(verb for verb in view.lnet_actions.buttons if verb.startswith("Start"))
+    qtbot.mouseClick(view.lnet_actions.buttons[start], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.lnet_actions.plan_dialog is not None, timeout=WAIT_MS)
+    dialog = view.lnet_actions.plan_dialog
+    assert dialog is not None
+    commands = dialog.commands.toPlainText()
+    assert "modprobe" in commands or "lnetctl" in commands or "lctl" in commands, commands
+    with qtbot.waitSignal(view.lnet_actions.command_started, timeout=WAIT_MS):
+        dialog.run_button.click()
+    qtbot.waitUntil(lambda: cell(view, 0, "LNet") == "up", timeout=WAIT_MS)
+    assert cell(view, 0, "NIDs")  # learnt from lctl list_nids when LNet came up
+    assert isinstance(dialog, QDialog) and isinstance(dialog.run_button, QPushButton)
+
+
+def test_a_failed_request_is_a_message_in_the_window_not_a_traceback(
+    qtbot: Any, window: MainWindow, site: Site
+) -> None:
+    def refuse(scheduler: object) -> int:
+        raise ValueError("boom")
+
+    assert window.context is not None
+    window.context.schedule(refuse, lambda _: None, owner=window)
+    qtbot.waitUntil(lambda: window.message_bar.isVisible(), timeout=WAIT_MS)
+    text = window.message_bar.label.text()
+    assert text.startswith("Internal error (ValueError: boom).") and "Traceback" not in text
+    assert "details are in" in text
