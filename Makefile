@@ -37,8 +37,11 @@ bench: venv
 	$(BIN)/python bench/stats.py --json
 	$(BIN)/python bench/logs.py --json
 
+# The window when there is a display; otherwise the same demo, step by step, in the terminal.
 demo: venv
-	$(BIN)/chroma-desktop --demo
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(BIN)/chroma-desktop --demo; \
+	else echo "No display: the demo runs in the terminal (xvfb-run make demo shows the window)."; \
+	$(BIN)/chroma-desktop --demo --headless; fi
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
