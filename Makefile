@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck layers pytest demo bench clean
+.PHONY: venv test lint typecheck layers pytest demo bench screenshots clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ bench: venv
 	$(BIN)/python bench/journal.py --json
 	$(BIN)/python bench/stats.py --json
 	$(BIN)/python bench/logs.py --json
+	$(BIN)/python bench/gui.py --json
+
+# The real window under Xvfb on the demo cluster, saved to docs/screenshots/*.png.
+screenshots: venv
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python tools/screenshots.py
 
 # The window when there is a display; otherwise the same demo, step by step, in the terminal.
 demo: venv

@@ -9,18 +9,23 @@ thread is queued. Nothing on the GUI thread ever waits for a Future.
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from agentlink.connector import LinkEvent
 from chroma_desktop.failures import Failure, describe_failure
 
 log = logging.getLogger(__name__)
+
+SLICE_S = 0.008
+"""The longest the GUI thread spends handing on news before it lets the event loop run."""
 
 
 @dataclass(frozen=True)
@@ -37,21 +42,44 @@ class Bridge(QObject):
     failed = Signal(object)
     """A `Failure` nobody handled: the window shows it (message, hint, where the log is)."""
     _done = Signal(object)
+    _wake = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.links: dict[str, LinkEvent] = {}
         """The latest link event of each server, by its address (kept before views hear it)."""
+        self._inbox: deque[object] = deque()
+        self._awake = False
         self.news.connect(self._remember_link)
         self._done.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
 
     def _remember_link(self, event: object) -> None:
         if isinstance(event, LinkEvent):
             self.links[event.host] = event
 
     def publish(self, event: object) -> None:
-        """Any thread: hand one piece of news to the GUI thread (a manager listener)."""
-        self.news.emit(event)
+        """Any thread: hand one piece of news to the GUI thread (a manager listener). News is
+        queued here and handed on in slices of at most `SLICE_S`, so a flood of it (a command of
+        thousands of jobs) never keeps the event loop from painting and taking input."""
+        self._inbox.append(event)
+        if not self._awake:
+            self._awake = True
+            self._wake.emit()
+
+    def _drain(self) -> None:
+        deadline = time.perf_counter() + SLICE_S
+        inbox = self._inbox
+        while True:
+            while inbox:
+                self.news.emit(inbox.popleft())
+                if time.perf_counter() > deadline and inbox:
+                    QTimer.singleShot(0, self._drain)  # the rest after the loop has run
+                    return
+            self._awake = False
+            if not inbox:  # nothing arrived between the last pop and going to sleep
+                return
+            self._awake = True
 
     def deliver(
         self,
