@@ -13,16 +13,13 @@ import os
 import tempfile
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
-
-from agentlink.runtime import ReactorThread
-from chroma_desktop.demo import run_demo
 from chroma_desktop.failures import EXIT_OK, run_reporting_errors
-from core.database import open_database
 from core.errors import ChromaError
-from core.models import Filesystem, Host
 from core.paths import HOME_ENV, app_paths
 from core.version import installed_version
+
+# The database, Twisted and Qt are imported where they are used: the window paints before the
+# rest of the program has loaded (see gui.py), and --version answers at once.
 
 PROGRAM = "chroma-desktop"
 
@@ -78,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def status() -> int:
+    from sqlalchemy import func, select
+
+    from core.database import open_database
+    from core.models import Filesystem, Host
+
     paths = app_paths().ensure()
     database = open_database()
     try:
@@ -103,6 +105,10 @@ def _use_throwaway_home() -> None:
 
 
 def demo() -> int:
+    from agentlink.runtime import ReactorThread
+    from chroma_desktop.demo import run_demo
+    from core.database import open_database
+
     _use_throwaway_home()
     paths = app_paths().ensure()
     database = open_database()
