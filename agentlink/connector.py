@@ -31,6 +31,7 @@ from twisted.internet.protocol import Factory
 
 from agentlink.authority import DesktopAuthority
 from agentlink.daemon.pki import (
+    PairingError,
     fingerprint,
     pairing_material,
     pairing_proof,
@@ -127,7 +128,10 @@ def pair_agent(
 ) -> Any:
     """Pair the agent at `address`:`port` with this desktop using the token it printed; fires
     with a `PairedAgent`, or fails with PairingFailedError saying why."""
-    key = token_key(token)  # a mistyped token fails here, before any connection
+    try:
+        key = token_key(token)  # a mistyped token fails here, before any connection
+    except PairingError as mistyped:
+        raise PairingFailedError(str(mistyped)) from None
     endpoint = wrapClientTLS(
         authority.pairing_tls_options(),
         HostnameEndpoint(reactor, address, port, timeout=CONNECT_TIMEOUT_S),

@@ -163,8 +163,9 @@ class RecordFilterProxy(QSortFilterProxyModel):
     def set_filter_text(self, text: str) -> None:
         words = text.casefold().split()
         if words != self._words:
+            self.beginFilterChange()
             self._words = words
-            self.invalidateRowsFilter()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if not self._words:

@@ -67,3 +67,8 @@ def test_pairing_errors_are_reported_not_raised_on_the_wrong_thread(site):
         manager.pair_server(
             f"127.0.0.1:{network.ports['sim-mds2']}", "AAAAA-BBBBB-CCCCC-DDDDD"
         ).result(timeout=WAIT_S)
+    # A token that cannot be one fails at once, as a message, not as a hang or an internal error.
+    with pytest.raises(PairingFailedError, match="token"):
+        manager.pair_server(f"127.0.0.1:{network.ports['sim-mds2']}", "not-a-token").result(
+            timeout=WAIT_S
+        )
