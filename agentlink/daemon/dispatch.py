@@ -42,7 +42,9 @@ class CommandResult(NamedTuple):
 
 
 class Runner(Protocol):
-    """Runs one argument list (never a shell string) and reports how it ended."""
+    """Runs one argument list (never a shell string) and reports how it ended. Cancelling the
+    Deferred stops the command (a process is sent SIGTERM); a runner that cannot stop it gives
+    no canceller, and the action then ends cancelled while the command may still finish."""
 
     def run(self, argv: Sequence[str]) -> defer.Deferred[CommandResult]: ...
 
@@ -66,6 +68,8 @@ class _Action:
     started: float = field(default_factory=time.monotonic)
     waiting: list[defer.Deferred[dict[str, Any]]] = field(default_factory=list)
     """Answers to send once it ends (the request, and any repeat of it meanwhile)."""
+    running: defer.Deferred[CommandResult] | None = None
+    """The command line running now, when the runner is still on it."""
 
     def report(self) -> dict[str, Any]:
         succeeded = self.state == ActionState.SUCCEEDED
@@ -108,6 +112,8 @@ class ActionDispatcher:
             known = self._actions.get(action_id)
             if known is not None and known.state == ActionState.RUNNING:
                 known.cancel_requested = True
+                if known.running is not None:
+                    known.running.cancel()  # a runner stops the command line it runs
             return {"state": known.state.value if known else "unknown"}
         known = self._actions.get(action_id)
         if known is not None:  # at most once: answer with the first run's outcome
@@ -150,6 +156,7 @@ class ActionDispatcher:
                 return
             running.addBoth(outcome.append)
             if not outcome:
+                action.running = running
                 running.addCallback(self._resume, action, lines, index, outcome)
                 return
             if not self._absorb(action, lines[index], outcome[0]):
@@ -165,11 +172,15 @@ class ActionDispatcher:
         index: int,
         outcome: list[CommandResult | Failure],
     ) -> None:
+        action.running = None
         if self._absorb(action, lines[index], outcome[0]):
             self._run(action, lines, index + 1)
 
     def _absorb(self, action: _Action, argv: list[str], outcome: CommandResult | Failure) -> bool:
         """Take one command's outcome; False when it ended the action."""
+        if isinstance(outcome, Failure) and isinstance(outcome.value, defer.CancelledError):
+            self._finish(action, ActionState.CANCELLED, f"cancelled: {argv[0]} was stopped")
+            return False
         if isinstance(outcome, Failure):
             self._finish(
                 action,
@@ -215,12 +226,14 @@ class RecordingRunner:
         self._results = results or {}
         self.held: dict[tuple[str, ...], defer.Deferred[CommandResult]] = {}
         self.hold_commands: set[str] = set()
+        self.stopped: list[tuple[str, ...]] = []
+        """Held commands stopped by a cancel, as a process would be."""
 
     def run(self, argv: Sequence[str]) -> defer.Deferred[CommandResult]:
         command = tuple(argv)
         self.ran.append(command)
         if command[0] in self.hold_commands:
-            self.held[command] = defer.Deferred()
+            self.held[command] = defer.Deferred(lambda _: self.stopped.append(command))
             return self.held[command]
         scripted = self._results.get(command[0])
         if scripted is not None:

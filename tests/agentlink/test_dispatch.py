@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.test.iosim import IOPump, connectedServerAndClient
 
@@ -103,7 +102,7 @@ def test_unknown_actions_and_bad_arguments_are_refused_with_the_rule():
     assert runner.ran == []
 
 
-def test_cancel_stops_an_action_before_its_next_command():
+def test_cancel_stops_the_running_command_and_runs_nothing_after_it():
     runner = RecordingRunner()
     runner.hold_commands = {"mount"}
     desktop, pump = agent_and_desktop(runner)
@@ -112,11 +111,10 @@ def test_cancel_stops_an_action_before_its_next_command():
     )
     assert answer == [], "still running"
     (cancel,) = ask(desktop, pump, Op.CANCEL, {"action_id": "step-9"})
-    assert cancel == {"state": "running"}
-    held: defer.Deferred[CommandResult] = next(iter(runner.held.values()))
-    held.callback(CommandResult((), 0))
-    pump.flush()
+    assert cancel == {"state": "cancelled"}, "stopped at once, not after the command ends"
     assert answer[0]["state"] == "cancelled"
+    assert answer[0]["error"] == "cancelled: mount was stopped"
+    assert [argv[0] for argv in runner.stopped] == ["mount"]
     assert [argv[0] for argv in runner.ran] == ["mkdir", "mount"]
 
 
