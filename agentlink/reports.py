@@ -157,20 +157,34 @@ def _lustre(reader: _Reader, body: Mapping[str, Any], received_at: datetime) -> 
     for number, item in enumerate(reader.items(state.get("mounts"), "state.mounts")):
         where = f"state.mounts[{number}]"
         record = reader.mapping(item, where)
+        mgs_nids = reader.items(record.get("mgs_nids", []), f"{where}.mgs_nids")
+        for position, nid in enumerate(mgs_nids):
+            if not isinstance(nid, str):
+                raise reader.fail(f"{where}.mgs_nids[{position}] should be text, not {_shown(nid)}")
         mounts.append(
             MountSeen(
                 label=reader.text(record, "label", where),
                 device=reader.text(record, "device", where),
                 mount_point=reader.text(record, "mount_point", where),
                 recovery=reader.text(record, "recovery", where),
+                mgs_nids=tuple(mgs_nids),
             )
         )
+    conf_params: dict[str, dict[str, str]] | None = None
+    if state.get("conf_params") is not None:
+        conf_params = {}
+        by_filesystem = reader.mapping(state["conf_params"], "state.conf_params")
+        for fsname, params in by_filesystem.items():
+            where = f"state.conf_params[{fsname!r}]"
+            values = reader.mapping(params, where)
+            conf_params[str(fsname)] = {str(key): reader.text(values, key, where) for key in values}
     return LustreReported(
         lnet=lnet,
         nids=tuple(nids),
         mounts=tuple(mounts),
         boot_time=reader.time(state, "boot_time", "state"),
         received_at=received_at,
+        conf_params=conf_params,
     )
 
 

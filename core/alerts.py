@@ -46,6 +46,12 @@ What raises and clears each alert (the thresholds are the constants below):
   worse within `ERROR_SPIKE_WINDOW_S` of the agent's newest record (that is
   `ERROR_SPIKE_LINES / (ERROR_SPIKE_WINDOW_S / 60)` per minute, sustained). Cleared when fewer
   than `ERROR_SPIKE_CLEAR_LINES` remain in the window.
+- settings_changed_out_of_band (filesystem, WARNING): the server running the filesystem's MGS
+  reports permanent parameters (`lctl conf_param`, `lctl set_param -P`) that differ from what
+  Chroma Desktop set and applied, or an MDT/OST is reported running from another mount point
+  than the one set for that server (`core.queries.settings`); the evidence is the differing rows.
+  Not raised while a job is changing the MGT (applying conf params). Cleared when a report, or
+  a successful ApplyConfParamsJob, leaves no difference.
 
 Every alert keeps its evidence (log lines, statistics samples, report fragments), at most
 `EVIDENCE_ITEMS` entries of at most `EVIDENCE_TEXT` characters each. An admin may dismiss an
@@ -98,6 +104,7 @@ from core.observations import (
     StatSample,
 )
 from core.ports import Clock
+from core.queries import settings
 from core.states import RunState, TargetState
 from core.validation import normalise_nid
 from core.version import installed_version
@@ -138,6 +145,7 @@ SEVERITY: Final[Mapping[AlertKind, Severity]] = {
     AlertKind.AGENT_VERSION_MISMATCH: Severity.WARNING,
     AlertKind.CLOCK_SKEW: Severity.WARNING,
     AlertKind.ERROR_LOG_SPIKE: Severity.WARNING,
+    AlertKind.SETTINGS_CHANGED_OUT_OF_BAND: Severity.WARNING,
 }
 
 _TARGET_START_JOBS = ("StartTargetJob", "FailoverTargetJob", "FailbackTargetJob")
@@ -447,6 +455,13 @@ class AlertEngine:
                     work.clear(AlertKind.TARGET_OFFLINE, subject, "stopped on purpose")
                 if job.subject_kind == "lnet" and job.to_state in ("down", "unloaded"):
                     work.clear(AlertKind.LNET_DOWN, subject, "LNet stopped on purpose")
+                if job.kind == "ApplyConfParamsJob":
+                    for filesystem in work.session.scalars(
+                        select(Filesystem).where(
+                            Filesystem.mgs_id == job.subject_id, Filesystem.deleted_at.is_(None)
+                        )
+                    ):
+                        self._settings(work, filesystem, None)
             elif job.state in (RunState.FAILED, RunState.INTERRUPTED):
                 self._job_failed(work, job, subject)
             self._sweep_removed(work)
@@ -604,8 +619,64 @@ class AlertEngine:
                 AlertKind.LNET_DOWN, subject, f"LNet is {shown} on {host.label}", [fragment]
             )
         self._nids(work, host, seen)
+        judge: dict[int, Filesystem] = {}
         for target in self._targets_at(session, host.id):
             self._target(work, host, target, seen)
+            filesystem = self._mount_point(work, host, target, seen)
+            if filesystem is not None:
+                judge[filesystem.id] = filesystem
+        if seen.conf_params is not None:
+            for filesystem in settings.record_reported(
+                session, host.id, seen.conf_params, work.now
+            ):
+                judge[filesystem.id] = filesystem
+        for filesystem in judge.values():
+            self._settings(work, filesystem, host.id)
+
+    def _mount_point(
+        self, work: _Work, host: Host, target: _TargetAtHost, seen: LustreReported
+    ) -> Filesystem | None:
+        """Keep where the target runs from, as this report says; its filesystem when that
+        changed what is kept (its settings are then compared again)."""
+        mount = next((m for m in seen.mounts if m.device == target.device), None)
+        if mount is not None:
+            return settings.record_mount_point(
+                work.session, target.id, host.id, mount.mount_point, work.now
+            )
+        if self._location.get(target.id) is None:
+            return settings.forget_mount_point(work.session, target.id)
+        return None
+
+    def _settings(self, work: _Work, filesystem: Filesystem, host_id: int | None) -> None:
+        subject = (FILESYSTEM, filesystem.id)
+        differences = settings.settings_differences(work.session, filesystem)
+        if not differences:
+            work.clear(
+                AlertKind.SETTINGS_CHANGED_OUT_OF_BAND,
+                subject,
+                "the servers hold what was set",
+                host_id=host_id,
+            )
+            return
+        if self._busy(work.session, TARGET, filesystem.mgs_id):
+            return  # conf params are being applied: the job's outcome says what holds
+        shown = ", ".join(d.lustre_key for d in differences[:5])
+        more = f" and {len(differences) - 5} more" if len(differences) > 5 else ""
+        work.raise_(
+            AlertKind.SETTINGS_CHANGED_OUT_OF_BAND,
+            subject,
+            f"Settings of {filesystem.name} were changed outside Chroma Desktop: {shown}{more}",
+            [
+                {
+                    "parameter": d.lustre_key,
+                    "set": d.ours,
+                    "reported": d.reported,
+                    "since": d.since,
+                }
+                for d in differences
+            ],
+            host_id=host_id,
+        )
 
     def _nids(self, work: _Work, host: Host, seen: LustreReported) -> None:
         if seen.lnet != "up" or not seen.nids:

@@ -208,3 +208,26 @@ def lustre_key(scope: ConfParamScope, key: str, *, fsname: str, target_name: str
             raise ValueError(f"{key} needs a target")
         return f"{target_name}.{key}"
     return f"{fsname}.{key}"
+
+
+def parse_lustre_key(text: str) -> tuple[str, str]:
+    """The owner (a filesystem or target name) and the catalogue key of a name `lctl
+    conf_param` takes: "fs1.sys.timeout" → ("fs1", "sys.timeout"); the inverse of
+    `lustre_key`. ValueError when there is no owner or key."""
+    owner, _, key = text.partition(".")
+    if not owner or not key:
+        raise ValueError(f"{text!r} is not <filesystem or target>.<parameter>")
+    return owner, key
+
+
+def normalise_reported(key: str, value: str) -> str:
+    """A value as a server reports it, in the form the catalogue stores ("1M" → "1048576"),
+    so that the same setting written two ways compares equal; left as it is when the
+    catalogue does not know the key or the value does not parse."""
+    spec = CATALOGUE.get(key)
+    if spec is None:
+        return value
+    try:
+        return spec.parse(value.strip())
+    except ValueError:
+        return value

@@ -365,9 +365,14 @@ def _scope_of(key: str, subject: Filesystem | Target, client: bool) -> ConfParam
     return ConfParamScope.FILESYSTEM_CLIENT
 
 
-def current_conf_params(session: Session, subject: Filesystem | Target) -> dict[str, str | None]:
-    """The newest saved value of every key set on `subject`."""
+def current_conf_params(
+    session: Session, subject: Filesystem | Target, *, up_to_version: int | None = None
+) -> dict[str, str | None]:
+    """The newest saved value of every key set on `subject`; with `up_to_version`, as it was
+    at that version (the MGT's `conf_param_version_applied`: what the servers were sent)."""
     query = select(ConfParam).order_by(ConfParam.version, ConfParam.id)
+    if up_to_version is not None:
+        query = query.where(ConfParam.version <= up_to_version)
     if isinstance(subject, Filesystem):
         query = query.where(ConfParam.filesystem_id == subject.id, ConfParam.target_id.is_(None))
     else:

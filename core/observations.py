@@ -9,13 +9,14 @@ take them from there. Times are timezone-aware UTC: the agent's own clock for wh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from typing import Final
 
 from core.errors import ValidationError
-from core.scheduler.observe import LustreReport
+from core.scheduler.observe import LustreReport, ReportedMount
 
 
 class SyslogSeverity(IntEnum):
@@ -109,6 +110,8 @@ class MountSeen:
     mount_point: str
     recovery: str
     """"COMPLETE", "RECOVERING" or "INACTIVE", as /proc reports it."""
+    mgs_nids: tuple[str, ...] = ()
+    """An MDT's or OST's MGS NIDs, when the agent could read them."""
 
     @property
     def recovering(self) -> bool:
@@ -125,12 +128,20 @@ class LustreReported:
     mounts: tuple[MountSeen, ...]
     boot_time: datetime
     received_at: datetime
+    conf_params: Mapping[str, Mapping[str, str]] | None = None
+    """Only from a server running an MGS: per filesystem name, the permanent parameters its
+    configuration holds (`lctl conf_param` keys → values as set). None: not reported."""
 
     @property
     def report(self) -> LustreReport:
         """The same, as the scheduler's audit (`Scheduler.observe`) takes it."""
         return LustreReport(
-            lnet=self.lnet, mounted_devices=frozenset(mount.device for mount in self.mounts)
+            lnet=self.lnet,
+            mounted_devices=frozenset(mount.device for mount in self.mounts),
+            mounts=tuple(
+                ReportedMount(m.label, m.device, m.mount_point, m.mgs_nids) for m in self.mounts
+            ),
+            nids=self.nids,
         )
 
 

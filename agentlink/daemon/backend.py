@@ -9,8 +9,9 @@ What the observers return is plain data (str, int, float, bool, None, lists and 
 so that it crosses the wire as msgpack unchanged:
 
 - `devices()`: the block devices this server sees, one `DeviceRecord` each.
-- `lustre_state()`: one `LustreState`: LNet's state, this server's NIDs and the Lustre targets
-  mounted here.
+- `lustre_state()`: one `LustreState`: LNet's state, this server's NIDs, the Lustre targets
+  mounted here and, where an MGS runs here, the permanent settings (`lctl conf_param`,
+  `lctl set_param -P`) it holds for each filesystem.
 - `collect(now)`: the records produced since the last call: statistics samples (`StatRecord`)
   and syslog lines (`LogRecord`). The agent numbers them, keeps them in its bounded journal on
   disk and pushes them; the desktop backfills from the journal what it missed while away.
@@ -18,7 +19,7 @@ so that it crosses the wire as msgpack unchanged:
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, TypedDict
+from typing import Literal, NotRequired, Protocol, TypedDict
 
 from agentlink.daemon.dispatch import Runner
 
@@ -43,6 +44,9 @@ class MountRecord(TypedDict):
     mount_point: str
     recovery: str
     """"COMPLETE", "RECOVERING" or "INACTIVE", as /proc reports it."""
+    mgs_nids: NotRequired[list[str]]
+    """An MDT's or OST's MGS NIDs as mkfs.lustre wrote them (`--mgsnode`); left out when the
+    backend cannot read them."""
 
 
 class LustreState(TypedDict):
@@ -51,6 +55,10 @@ class LustreState(TypedDict):
     mounts: list[MountRecord]
     boot_time: float
     """Seconds since the epoch when the server booted: a new value means it rebooted."""
+    conf_params: NotRequired[dict[str, dict[str, str]]]
+    """Only where an MGS runs: per filesystem name, the permanent parameters its configuration
+    holds, by `lctl conf_param` key ("fs1.sys.timeout", "fs1-OST0000.osc.active") with their
+    values as set. Left out where no MGS runs or the backend cannot read them."""
 
 
 class StatRecord(TypedDict):

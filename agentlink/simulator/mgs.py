@@ -1,5 +1,5 @@
-"""What an MGS does with `lctl conf_param`, the `lctl pool_*` commands and `lctl erase_lcfg`:
-changes to the registry an MGT keeps for each filesystem.
+"""What an MGS does with `lctl conf_param`, `lctl set_param -P`, the `lctl pool_*` commands and
+`lctl erase_lcfg`: changes to the registry an MGT keeps for each filesystem.
 
 Layer: agentlink.simulator (standard library only). Thread: the reactor thread (the functions
 change the registry they are given). Each function checks its words as lctl and the MGS would,
@@ -58,6 +58,28 @@ def conf_param(registry: Registry, words: Sequence[str]) -> MgsOutcome:
         return MgsOutcome(logs=[f"Lustre: Deleting parameter {key} in log {fsname}-client"])
     config.params[key] = value
     return MgsOutcome(logs=[f"Lustre: Setting parameter {key} in log {fsname}-client"])
+
+
+def set_param_permanent(registry: Registry, words: Sequence[str]) -> MgsOutcome:
+    """`lctl set_param -P llite.fs1-*.max_cached_mb=64`, `… -P osc.fs1-OST0000-*.active=0`,
+    `… -P -d <path>`: the permanent form, kept by the MGS like `conf_param`. The simulator
+    keeps one permanent configuration per filesystem, so the path is recorded under the
+    `conf_param` key it stands for (fs1.llite.max_cached_mb, fs1-OST0000.osc.active)."""
+    delete = "-d" in words
+    rest = [word for word in words if word not in ("-P", "-d")]
+    if len(rest) != 1 or (not delete and "=" not in rest[0]):
+        raise Refusal(1, "set_param: usage: set_param -P [-d] <path>=<value>\n")
+    path, _, value = rest[0].partition("=")
+    device, _, tail = path.partition(".")
+    instance, _, parameter = tail.partition(".")
+    owner = instance.removesuffix("*").removesuffix("-")
+    if not device or not owner or not parameter or "*" in owner:
+        raise Refusal(
+            1,
+            f"error: set_param: {path}: the simulator needs <device>.<fsname or target>-*.<name>\n",
+        )
+    key = f"{owner}.{device}.{parameter}"
+    return conf_param(registry, ["-d", key] if delete else [f"{key}={value}"])
 
 
 def pool_command(registry: Registry, sub: str, words: Sequence[str]) -> MgsOutcome:

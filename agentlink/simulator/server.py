@@ -310,23 +310,33 @@ class SimulatedServer:
         self._require_online("lustre_state()")
         state = self.state
         mounts: list[MountRecord] = []
+        conf_params: dict[str, dict[str, str]] | None = None
         for lun in self._mounted_luns():
             assert lun.target is not None and lun.mount_point is not None
-            mounts.append(
-                MountRecord(
-                    label=lun.target.label,
-                    device=lun.path,
-                    mount_point=lun.mount_point,
-                    recovery=self.recovery_status(lun),
-                )
+            mount = MountRecord(
+                label=lun.target.label,
+                device=lun.path,
+                mount_point=lun.mount_point,
+                recovery=self.recovery_status(lun),
             )
-        return LustreState(
+            if lun.target.kind == TargetKind.MGT:
+                conf_params = {
+                    fsname: dict(sorted(config.params.items()))
+                    for fsname, config in sorted(lun.target.registry.items())
+                }
+            else:
+                mount["mgs_nids"] = [nid for group in lun.target.mgs_nids for nid in group]
+            mounts.append(mount)
+        reported = LustreState(
             lnet=_LNET[state.lnet],
             # /proc/sys/lnet/nis exists only while the network is up.
             nids=list(state.nids) if state.lnet == LnetState.UP else [],
             mounts=mounts,
             boot_time=state.boot_time,
         )
+        if conf_params is not None:
+            reported["conf_params"] = conf_params
+        return reported
 
     def recovery_status(self, lun: Lun) -> str:
         """ "RECOVERING" while clients are still reconnecting after a restart or failover."""
@@ -765,6 +775,8 @@ class SimulatedServer:
             return CommandResult(argv, 0, stdout="".join(f"{n}\n" for n in self.state.nids))
         if sub in ("conf_param", "erase_lcfg") or sub.startswith("pool_"):
             return self._mgs_command(argv, sub, words[1:])
+        if sub == "set_param" and "-P" in words[1:]:
+            return self._mgs_command(argv, "set_param", words[1:])
         raise NotUnderstood(1, f"lctl: no such command '{sub}' (or not simulated)\n")
 
     def _lctl_network(self, argv: tuple[str, ...], direction: str) -> CommandResult:
@@ -788,7 +800,7 @@ class SimulatedServer:
         state.lnet = LnetState.LOADED
         return CommandResult(argv, 0, stdout="LNET ready to unload\n")
 
-    # --- MGS configuration: conf_param, pools, erase_lcfg --------------------------------------
+    # --- MGS configuration: conf_param, set_param -P, pools, erase_lcfg ----------------------
 
     def _mgs_command(
         self, argv: tuple[str, ...], what: str, words: tuple[str, ...]
@@ -807,6 +819,8 @@ class SimulatedServer:
         try:
             if what == "conf_param":
                 outcome = mgs_config.conf_param(mgs.registry, words)
+            elif what == "set_param":
+                outcome = mgs_config.set_param_permanent(mgs.registry, words)
             elif what == "erase_lcfg":
                 if len(words) != 1:
                     raise NotUnderstood(1, "usage: erase_lcfg <fsname>\n")

@@ -168,6 +168,30 @@ class ConfParam(Base):
     target: Mapped[Target | None] = relationship(foreign_keys=[target_id])
 
 
+class ReportedConfParam(Base):
+    """One permanent parameter as the MGS's server last reported it (`lctl conf_param` or
+    `lctl set_param -P`, whoever set it): compared with the `ConfParam`s we set to find
+    settings changed out of band."""
+
+    __tablename__ = "reported_conf_params"
+    __table_args__ = (UniqueConstraint("filesystem_id", "lustre_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filesystem_id: Mapped[int] = mapped_column(ForeignKey("filesystems.id"))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id"))
+    """The MDT or OST of a target parameter; None for a filesystem one."""
+    key: Mapped[str] = mapped_column(String(128))
+    """As the catalogue names it: "sys.timeout", "osc.active"."""
+    lustre_key: Mapped[str] = mapped_column(String(256))
+    """As the server reports it: "fs1.sys.timeout", "fs1-OST0000.osc.active"."""
+    value: Mapped[str | None] = mapped_column(String(512))
+    """None: reported not set (a parameter we set that the server no longer holds)."""
+    host_id: Mapped[int] = mapped_column(ForeignKey("hosts.id"))
+    """The server that reported it (where the MGS runs)."""
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    """When it was first reported with this value."""
+
+
 ost_pool_members = Table(
     "ost_pool_members",
     Base.metadata,

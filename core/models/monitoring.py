@@ -41,6 +41,7 @@ class AlertKind(StrEnum):
     AGENT_VERSION_MISMATCH = "agent_version_mismatch"
     CLOCK_SKEW = "clock_skew"
     ERROR_LOG_SPIKE = "error_log_spike"
+    SETTINGS_CHANGED_OUT_OF_BAND = "settings_changed_out_of_band"
 
 
 class Alert(Base):

@@ -4,7 +4,7 @@ Layer: core (no Qt, no Twisted). Thread: the database worker's. See scheduler.py
 loop, planner.py for planning, rules.py for what each job needs and does, locks.py for ordering.
 """
 
-from core.scheduler.observe import LustreReport
+from core.scheduler.observe import LustreReport, ReportedMount
 from core.scheduler.scheduler import (
     CommandChanged,
     ConfirmationRequired,
@@ -41,6 +41,7 @@ __all__ = [
     "PlanPreview",
     "RecheckNeeded",
     "Ref",
+    "ReportedMount",
     "Scheduler",
     "SchedulerEvent",
     "StepChanged",

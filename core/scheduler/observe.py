@@ -6,7 +6,8 @@ comes up, so after a crash of the desktop, a lost link or a change made by hand 
 the model is corrected from what the servers say instead of what was last assumed. Only objects
 that no job is changing are corrected (a running job owns its object's state until it ends), and
 only between states the agent can see: LNet unloaded/down/up, and a registered target mounted
-here or not. Nothing is ever created from a report.
+here or not. Mounted Lustre targets the model does not know are left to `core.scheduler.imports`,
+which imports them as monitor-only objects before these corrections are worked out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ _MOUNTABLE = (TargetState.UNMOUNTED, TargetState.MOUNTED)
 
 
 @dataclass(frozen=True)
+class ReportedMount:
+    """One Lustre target mounted on the server."""
+
+    label: str
+    """"MGS", "fs2-OST0003"; "fs2:OST0003" for a target never registered with its MGS."""
+    device: str
+    mount_point: str
+    mgs_nids: tuple[str, ...] = ()
+    """An MDT's or OST's MGS NIDs, when the agent could read them."""
+
+
+@dataclass(frozen=True)
 class LustreReport:
     """One server's view of itself, as its agent reports it."""
 
@@ -29,6 +42,9 @@ class LustreReport:
     """"unloaded", "loaded" (LNet down) or "up"."""
     mounted_devices: frozenset[str]
     """The device paths of the Lustre targets mounted on the server now."""
+    mounts: tuple[ReportedMount, ...] = ()
+    """The same targets with their labels: what an import of unknown ones needs."""
+    nids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

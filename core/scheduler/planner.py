@@ -34,7 +34,7 @@ from core.scheduler.rules import (
     steps,
 )
 from core.scheduler.rules import dependents as dependents_of
-from core.scheduler.world import Ref, World
+from core.scheduler.world import FILESYSTEM, TARGET, Ref, World
 
 
 @dataclass(frozen=True)
@@ -206,6 +206,7 @@ class Planner:
                 f"(job {writer}) has run, and then: {error}",
                 hint="Wait for that job, or cancel its command first.",
             ) from error
+        self._refuse_monitor_only(ref, wanted)
         previous = self._handle_at(ref, current)
         self._stack.append(ref)
         try:
@@ -261,6 +262,25 @@ class Planner:
         finally:
             self._stack.pop()
         return previous
+
+    def _refuse_monitor_only(self, ref: Ref, wanted: str) -> None:
+        """No job changes a monitor-only target or filesystem (one found running, not set up
+        by Chroma Desktop): it can only be removed from the manager."""
+        kind, ident = ref
+        node = (
+            self.world.targets.get(ident)
+            if kind == TARGET
+            else self.world.filesystems.get(ident)
+            if kind == FILESYSTEM
+            else None
+        )
+        if node is None or not node.monitor_only or wanted == "forgotten":
+            return
+        raise ConflictError(
+            f"{self.world.name(ref)} is monitor-only: Chroma Desktop did not set it up and does "
+            f"not make it {wanted}.",
+            hint="Do it on the server, or remove it from Chroma Desktop first.",
+        )
 
     def _fix_for(self, dependent: Ref, ref: Ref, new_state: str) -> str | None:
         """The state `dependent` must reach before `ref` enters `new_state`, or None if its

@@ -34,6 +34,7 @@ from core.errors import (
     NotFoundError,
     ValidationError,
 )
+from core.inventory import InodeOptions
 from core.models import (
     Command,
     ConfParam,
@@ -63,6 +64,7 @@ from core.ports import (
     OutputStream,
 )
 from core.scheduler.dependencies import leaves, unsatisfied
+from core.scheduler.imports import import_found, unknown_mounts
 from core.scheduler.locks import LockTable
 from core.scheduler.observe import LustreReport, corrections
 from core.scheduler.planner import Existing, Plan, PlannedJob, Planner
@@ -169,6 +171,9 @@ class FilesystemRequest:
     ost_volume_ids: tuple[int, ...]
     mgt_volume_id: int | None = None
     mgs_id: int | None = None
+    mdt_inode: InodeOptions = field(default_factory=InodeOptions)
+    """Inode size, bytes per inode or count for the MDTs' format (mkfs.lustre's defaults)."""
+    ost_inode: InodeOptions = field(default_factory=InodeOptions)
 
 
 @dataclass(frozen=True)
@@ -318,6 +323,8 @@ class Scheduler:
         self._activations: dict[int, int | None] = {}
         self._command_outcomes: dict[int, list[RunState]] = {}
         self._running_commands: set[int] = set()
+        self._last_reports: dict[int, LustreReport] = {}
+        """Each server's newest Lustre report, offered again when an import finds an MGS."""
         self.on_inbox: Callable[[], None] = lambda: None
         """Called (on any thread) when gateway news arrives; the host arranges a pump()."""
 
@@ -445,6 +452,8 @@ class Scheduler:
             mgt_volume=mgt_volume,
             mdt_volumes=volumes(request.mdt_volume_ids),
             ost_volumes=volumes(request.ost_volume_ids),
+            mdt_inode=request.mdt_inode,
+            ost_inode=request.ost_inode,
         )
         self._refresh_world(session)
         return Planner(self.world, self.locks, self._describe_job).plan_state(
@@ -1182,7 +1191,8 @@ class Scheduler:
     def observe(self, host_address: str, report: LustreReport) -> list[Ref]:
         """Correct the model from an agent's report of its server (see `observe.py`): the audit
         after a crash of the desktop or a lost link, and of changes made by hand on a server.
-        Returns the objects whose state changed."""
+        Targets running there that the model does not know are imported first, as monitor-only
+        (see `imports.py`). Returns the objects imported and those whose state changed."""
         host = self._host_at(host_address)
         if host is None:  # added since the world was loaded (just paired, say)?
             with self.database.session(actor=SCHEDULER_ACTOR) as session:
@@ -1190,9 +1200,17 @@ class Scheduler:
             host = self._host_at(host_address)
         if host is None:
             return []
+        self._last_reports[host.id] = report
+        imported = self._import_found(host, report)
+        if imported:
+            # What it found may complete filesystems other servers reported parts of.
+            for other_id, other in list(self._last_reports.items()):
+                other_host = self.world.hosts.get(other_id)
+                if other_id != host.id and other_host is not None:
+                    imported += self._import_found(other_host, other)
         found = corrections(self.world, self.locks, host.id, report)
         if not found:
-            return []
+            return imported
         now = self.clock.now()
         with self.database.session(actor=f"agent on {host.label}") as session:
             for correction in found:
@@ -1204,7 +1222,33 @@ class Scheduler:
                     self._derive_filesystem_state(ident, now)
             self._write(session)
         self._flush_events()
-        return [correction.ref for correction in found]
+        return [*imported, *(correction.ref for correction in found)]
+
+    def _import_found(self, host: HostNode, report: LustreReport) -> list[Ref]:
+        """Import, as monitor-only, the targets `report` shows running that the model does not
+        know (see `imports.py`); returns the imported targets and their filesystems."""
+        if not unknown_mounts(self.world, host.id, report.mounts):
+            return []
+        now = self.clock.now()
+        with self.database.session(actor=f"agent on {host.label}") as session:
+            unknown = unknown_mounts(self.world, host.id, report.mounts)
+            done = import_found(session, host.id, unknown, report.nids, now)
+            if not done:
+                return []
+            session.flush()
+            self._refresh_world(session)
+            changed: list[Ref] = []
+            for item in done:
+                changed.append((TARGET, item.target_id))
+                state = self.world.targets[item.target_id].state
+                self._outbox.append(ObjectChanged((TARGET, item.target_id), state))
+                if item.filesystem_id is not None:
+                    self._derive_filesystem_state(item.target_id, now)
+                    if (FILESYSTEM, item.filesystem_id) not in changed:
+                        changed.append((FILESYSTEM, item.filesystem_id))
+            self._write(session)
+        self._flush_events()
+        return changed
 
     def _host_at(self, address: str) -> HostNode | None:
         return next((h for h in self.world.hosts.values() if h.address == address), None)
@@ -1295,7 +1339,11 @@ class Scheduler:
                         "moves.",
                     )
                 )
-        if target.kind.value == "MGT" and target.state == TargetState.MOUNTED:
+        if (
+            target.kind.value == "MGT"
+            and target.state == TargetState.MOUNTED
+            and not target.monitor_only
+        ):
             versions = session.execute(
                 select(Target.conf_param_version, Target.conf_param_version_applied).where(
                     Target.id == ident

@@ -54,6 +54,32 @@ def test_what_a_simulated_server_pushes_reads_back_whole(cluster: SimulatedClust
     assert parsed.stats[0].seq >= 5
 
 
+def test_an_mgs_server_reports_its_permanent_parameters_and_targets_their_mgs_nids():
+    state = {
+        "lnet": "up",
+        "nids": ["10.0.0.1@tcp"],
+        "mounts": [
+            {"label": "MGS", "device": "/dev/a", "mount_point": "/mnt/a", "recovery": "COMPLETE"},
+            {
+                "label": "fs1-MDT0000",
+                "device": "/dev/b",
+                "mount_point": "/mnt/b",
+                "recovery": "COMPLETE",
+                "mgs_nids": ["10.0.0.1@tcp"],
+            },
+        ],
+        "boot_time": EPOCH,
+        "conf_params": {"fs1": {"fs1.sys.timeout": "40"}},
+    }
+    lustre = parse_push("mds", {"kind": "lustre", "state": state}, received_at=NOW)
+    assert isinstance(lustre, LustreReported)
+    assert lustre.conf_params == {"fs1": {"fs1.sys.timeout": "40"}}
+    assert [m.mgs_nids for m in lustre.report.mounts] == [(), ("10.0.0.1@tcp",)]
+    state["conf_params"] = {"fs1": {"fs1.sys.timeout": 40}}
+    with pytest.raises(GarbledReportError, match=r"fs1\.sys\.timeout should be text"):
+        parse_push("mds", {"kind": "lustre", "state": state}, received_at=NOW)
+
+
 def test_log_severities_are_syslog_names_and_their_aliases():
     line = {"kind": "log", "t": EPOCH, "facility": "kern", "source": "kernel", "message": "x"}
     for name, severity in (

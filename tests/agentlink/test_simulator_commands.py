@@ -21,7 +21,7 @@ from agentlink.simulator.commands import (
     parse_mount,
     remove_directories,
 )
-from agentlink.simulator.mgs import conf_param, erase_lcfg, pool_command
+from agentlink.simulator.mgs import conf_param, erase_lcfg, pool_command, set_param_permanent
 from agentlink.simulator.model import FilesystemConfig, TargetKind, normalize_nid
 
 DEVICE = "/dev/disk/by-id/scsi-SIM0001"
@@ -182,6 +182,22 @@ def test_the_mgs_registry_answers_conf_params_and_pools_like_an_mgs():
         erase_lcfg(registry, "fs1", ["fs1-OST0000"])
     assert erase_lcfg(registry, "fs1", []).logs
     assert registry == {}
+
+
+def test_set_param_permanent_is_kept_by_the_mgs_under_its_conf_param_key():
+    registry = {"fs1": FilesystemConfig(targets={"fs1-OST0000": "u0"})}
+    set_param_permanent(registry, ["-P", "llite.fs1-*.max_cached_mb=64"])
+    set_param_permanent(registry, ["-P", "osc.fs1-OST0000-*.active=0"])
+    assert registry["fs1"].params == {
+        "fs1.llite.max_cached_mb": "64",
+        "fs1-OST0000.osc.active": "0",
+    }
+    set_param_permanent(registry, ["-P", "-d", "osc.fs1-OST0000-*.active"])
+    assert registry["fs1"].params == {"fs1.llite.max_cached_mb": "64"}
+    with pytest.raises(Refusal, match="needs <device>"):
+        set_param_permanent(registry, ["-P", "timeout=40"])
+    with pytest.raises(Refusal, match="No such file or directory"):
+        set_param_permanent(registry, ["-P", "llite.fs9-*.max_cached_mb=64"])
 
 
 def test_tcp_and_tcp0_are_one_network():

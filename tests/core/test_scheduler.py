@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import func, select
 
@@ -9,6 +11,7 @@ from core import inventory
 from core.database import Database
 from core.errors import ConflictError, InvalidTransitionError, ValidationError
 from core.fakes import FakeAgentGateway, ScriptedReply
+from core.inventory import InodeOptions
 from core.models import Command, Filesystem, Job, Step, Target
 from core.scheduler import (
     CommandChanged,
@@ -327,6 +330,12 @@ def test_creating_a_filesystem_from_chosen_volumes_is_one_command(database: Data
     )
     preview = h.scheduler.preview_create_filesystem(request)
     assert preview.message == "Create filesystem scratch"
+    tuned = h.scheduler.preview_create_filesystem(
+        replace(request, mdt_inode=InodeOptions(inode_size=1024, bytes_per_inode=4096))
+    )
+    (mdt_format,) = [j for j in tuned.jobs if j.description == "Format scratch-MDT0000"]
+    (argv,) = [a for step in mdt_format.steps for a in step.command_lines if a[0] == "mkfs.lustre"]
+    assert "--mkfsoptions=-I 1024 -i 4096" in argv, "the wizard's inode options reach mkfs.lustre"
     assert preview.jobs[-1].description == "Start scratch"
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Filesystem)) == 1, "dry run"
