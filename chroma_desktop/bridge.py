@@ -14,13 +14,15 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from agentlink.connector import LinkEvent
 from chroma_desktop.failures import Failure, describe_failure
+
+if TYPE_CHECKING:
+    from agentlink.connector import LinkEvent
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class Bridge(QObject):
     """News from the manager (scheduler, links, alerts, reports), on the GUI thread."""
     failed = Signal(object)
     """A `Failure` nobody handled: the window shows it (message, hint, where the log is)."""
+    command_started = Signal(int)
+    """The admin started a command from some screen (its id): the window follows it."""
     _done = Signal(object)
     _wake = Signal()
 
@@ -55,6 +59,8 @@ class Bridge(QObject):
         self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
 
     def _remember_link(self, event: object) -> None:
+        from agentlink.connector import LinkEvent  # Twisted loads after the first paint
+
         if isinstance(event, LinkEvent):
             self.links[event.host] = event
 

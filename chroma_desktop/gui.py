@@ -2,7 +2,8 @@
 started off the GUI thread and attached to it.
 
 Layer: chroma_desktop. Threads: the GUI thread runs Qt's event loop; `DesktopSession.start`
-opens the database and starts the manager on a short-lived "chroma-start" thread, and the
+opens the database, the history stores (`History`, on their own "chroma-history" thread, fed
+by the agents' reports) and starts the manager on a short-lived "chroma-start" thread, and the
 result reaches the window through the bridge. With `demo`, the eight-server simulator runs on
 the reactor thread and a "chroma-demo" thread pairs its servers and creates demofs through the
 real scheduler, its progress shown in the status bar and its command in Commands.
@@ -15,23 +16,23 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from agentlink.runtime import ReactorThread
-from agentlink.secrets import KeyringSecretStore
-from agentlink.simulator.cluster import SimulatedCluster
-from agentlink.simulator.network import SimulatedNetwork
 from chroma_desktop.bridge import Bridge
-from chroma_desktop.demo import populate_demo, start_demo_cluster
-from chroma_desktop.failures import Failure
-from chroma_desktop.manager import Manager
-from chroma_desktop.views.base import AppContext
+from chroma_desktop.failures import Failure, describe_failure
 from chroma_desktop.window import MainWindow
-from core.database import Database, open_database
-from core.fakes import MemorySecretStore
 from core.paths import app_paths
+
+if TYPE_CHECKING:  # loaded on the "chroma-start" thread, after the window's first paint
+    from agentlink.runtime import ReactorThread
+    from agentlink.simulator.cluster import SimulatedCluster
+    from agentlink.simulator.network import SimulatedNetwork
+    from chroma_desktop.history import History
+    from chroma_desktop.manager import Manager
+    from core.database import Database
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class DemoProgress:
 class _Running:
     database: Database
     manager: Manager
+    history: History
     reactor_thread: ReactorThread
     simulator: tuple[SimulatedCluster, SimulatedNetwork] | None
 
@@ -67,8 +69,10 @@ class DesktopSession:
                 started.set_exception(error)
 
         def attach(running: _Running) -> None:
+            from chroma_desktop.views.base import AppContext
+
             self.running = running
-            window.attach(AppContext(running.manager, self.bridge))
+            window.attach(AppContext(running.manager, self.bridge, history=running.history))
             if running.simulator is not None:
                 self._populate(running)
 
@@ -80,20 +84,42 @@ class DesktopSession:
         threading.Thread(target=on_thread, name="chroma-start", daemon=True).start()
 
     def _start(self) -> _Running:
+        from agentlink.runtime import ReactorThread
+        from agentlink.secrets import KeyringSecretStore
+        from chroma_desktop.demo import start_demo_cluster
+        from chroma_desktop.history import History
+        from chroma_desktop.manager import Manager
+        from chroma_desktop.views import view_class
+        from core.database import open_database
+        from core.fakes import MemorySecretStore
+
+        view_class("Dashboard")  # the first screen's code loads here, not on the GUI thread
         paths = app_paths().ensure()
         database = open_database()
         reactor_thread = ReactorThread()
         secrets = MemorySecretStore() if self.demo else KeyringSecretStore()
         manager = Manager(database, secrets, paths.config_dir, reactor_thread)
         manager.listeners.append(self.bridge.publish)
+        bridge = self.bridge
+        history = History(
+            Path(paths.data_dir),
+            on_error=lambda error: bridge.failed.emit(describe_failure("chroma-desktop", error)),
+        )
+        history.attach(manager)
         simulator = None
         if self.demo:
             reactor_thread.start()
             simulator = start_demo_cluster(reactor_thread, Path(paths.data_dir) / "simulator")
-        manager.start()
-        return _Running(database, manager, reactor_thread, simulator)
+        try:
+            manager.start()
+        except BaseException:
+            history.close()
+            raise
+        return _Running(database, manager, history, reactor_thread, simulator)
 
     def _populate(self, running: _Running) -> None:
+        from chroma_desktop.demo import populate_demo
+
         assert running.simulator is not None
         cluster, network = running.simulator
 
@@ -115,6 +141,7 @@ class DesktopSession:
         if running is None:
             return
         running.manager.stop()
+        running.history.close()
         if running.simulator is not None:
             network = running.simulator[1]
             running.reactor_thread.call_and_wait(network.stop)

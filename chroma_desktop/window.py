@@ -9,6 +9,8 @@ never as a traceback.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -22,12 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentlink.connector import LinkEvent, LinkState
 from chroma_desktop.bridge import Bridge
 from chroma_desktop.failures import Failure
-from chroma_desktop.views import VIEW_CLASSES
-from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.views import VIEW_TITLES, view_class
 from core.version import installed_version
+
+if TYPE_CHECKING:  # the screens, the model and the link load after the first paint
+    from chroma_desktop.views.base import AppContext, LiveView
 
 MESSAGE_STYLE = "background: #fdecea; color: #611a15; border: 1px solid #f5c6cb; padding: 6px;"
 
@@ -63,12 +66,13 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.views: dict[type[LiveView], LiveView] = {}
         self._connected: set[str] = set()
+        self._started: set[int] = set()
 
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
         self.navigation.setMaximumWidth(200)
-        for view_class in VIEW_CLASSES:
-            self.navigation.addItem(view_class.title)
+        for title in VIEW_TITLES:
+            self.navigation.addItem(title)
         self.stack = QStackedWidget()
         self.message_bar = MessageBar()
 
@@ -90,6 +94,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         bridge.failed.connect(self.message_bar.show_failure)
         bridge.news.connect(self._on_event)
+        bridge.command_started.connect(self._follow_command)
         self.navigation.currentRowChanged.connect(self._show_row)
         self.navigation.setEnabled(False)
 
@@ -99,25 +104,30 @@ class MainWindow(QMainWindow):
         self.navigation.setEnabled(True)
         self.links_label.setText("Connecting to the paired servers …")
         self._show_row(max(self.navigation.currentRow(), 0))
-        if self.navigation.currentRow() < 0 and VIEW_CLASSES:
+        if self.navigation.currentRow() < 0:
             self.navigation.setCurrentRow(0)
 
     # --- navigation -----------------------------------------------------------------------------
 
     def show_view(self, view_class: type[LiveView]) -> LiveView:
         """Bring a screen forward (building it on first use) and return it."""
-        self.navigation.setCurrentRow(VIEW_CLASSES.index(view_class))
+        self.navigation.setCurrentRow(VIEW_TITLES.index(view_class.title))
         return self.views[view_class]
 
     def _show_row(self, row: int) -> None:
-        if self.context is None or not 0 <= row < len(VIEW_CLASSES):
+        if self.context is None or not 0 <= row < len(VIEW_TITLES):
             return
-        view_class = VIEW_CLASSES[row]
-        view = self.views.get(view_class)
+        self.stack.setCurrentWidget(self._view(VIEW_TITLES[row]))
+
+    def _view(self, title: str) -> LiveView:
+        """The screen called `title`, built on first use."""
+        assert self.context is not None
+        shown = view_class(title)
+        view = self.views.get(shown)
         if view is None:
-            view = self.views[view_class] = view_class(self.context)
+            view = self.views[shown] = shown(self.context)
             self.stack.addWidget(view)
-        self.stack.setCurrentWidget(view)
+        return view
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -126,15 +136,51 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         go_menu = self.menuBar().addMenu("&Go")
-        for row, view_class in enumerate(VIEW_CLASSES[:9]):
-            action = QAction(view_class.title, self)
+        for row, title in enumerate(VIEW_TITLES[:9]):
+            action = QAction(title, self)
             action.setShortcut(QKeySequence(f"Ctrl+{row + 1}"))
             action.triggered.connect(lambda _=False, r=row: self.navigation.setCurrentRow(r))
             go_menu.addAction(action)
 
     # --- news -----------------------------------------------------------------------------------
 
+    def _follow_command(self, command_id: int) -> None:
+        """A command the admin just started: selected in Commands, and said in the status bar."""
+        from chroma_desktop.views.commands import CommandsView
+
+        commands = self._view("Commands")
+        assert isinstance(commands, CommandsView)
+        commands.show_command(command_id)
+        self._started.add(command_id)
+        shortcut = VIEW_TITLES.index("Commands") + 1
+        self.statusBar().showMessage(
+            f"Command {command_id} started: its jobs and their output are in Commands "
+            f"(Ctrl+{shortcut}).",
+            10_000,
+        )
+
     def _on_event(self, event: object) -> None:
+        from agentlink.connector import LinkEvent, LinkState
+        from core.scheduler import CommandChanged
+        from core.states import RunState
+
+        if (
+            isinstance(event, CommandChanged)
+            and event.command_id in self._started
+            and event.state.finished
+        ):
+            self._started.discard(event.command_id)
+            if event.state == RunState.FAILED:
+                self.message_bar.show_failure(
+                    Failure(
+                        f"Command {event.command_id} failed.",
+                        "Commands shows the step that failed and its output.",
+                    )
+                )
+            else:
+                self.statusBar().showMessage(
+                    f"Command {event.command_id} {event.state.value}.", 10_000
+                )
         if isinstance(event, LinkEvent):
             if event.state == LinkState.CONNECTED:
                 self._connected.add(event.host)

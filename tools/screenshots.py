@@ -27,7 +27,7 @@ SHOTS = {  # screen title -> file name
     "Logs": "logs",
     "Charts": "charts",
 }
-TRAFFIC_S = 20.0
+TRAFFIC_S = 60.0
 
 
 def main() -> int:
@@ -37,7 +37,7 @@ def main() -> int:
 
     from chroma_desktop.bridge import Bridge
     from chroma_desktop.gui import DesktopSession
-    from chroma_desktop.views import VIEW_CLASSES
+    from chroma_desktop.views import all_view_classes
     from chroma_desktop.window import MainWindow
     from core.scheduler import CommandChanged
 
@@ -45,11 +45,9 @@ def main() -> int:
     bridge = Bridge()
     window = MainWindow(bridge, subtitle="demo cluster (simulated)")
     window.resize(1400, 860)
-    finished: list[str] = []
+    finished: list[CommandChanged] = []
     bridge.news.connect(
-        lambda e: (
-            finished.append(e.state) if isinstance(e, CommandChanged) and e.state.finished else None
-        )
+        lambda e: finished.append(e) if isinstance(e, CommandChanged) and e.state.finished else None
     )
     session = DesktopSession(bridge, demo=True)
     window.show()
@@ -68,27 +66,55 @@ def main() -> int:
         settle = time.monotonic() + TRAFFIC_S
         pump(lambda: time.monotonic() > settle, TRAFFIC_S + 5, "traffic")
         OUT.mkdir(parents=True, exist_ok=True)
-        for view_class in VIEW_CLASSES:
+        for view_class in all_view_classes():
             name = SHOTS.get(view_class.title)
             if name is None:
                 continue
             view = window.show_view(view_class)
             pump(lambda v=view: not v.loading, 30, f"the {view_class.title} screen")
-            _prepare(view)
+            _prepare(view, finished[0].command_id)
             pump(lambda v=view: not v.loading, 30, f"the {view_class.title} screen")
             end = time.monotonic() + 1.0
             pump(lambda e=end: time.monotonic() > e, 5, "a repaint")
             path = OUT / f"{name}.png"
             window.grab().save(str(path))
             print(f"wrote {path.relative_to(ROOT)}")
+            if view_class.title == "Filesystems":
+                wizard = view.open_wizard()  # type: ignore[attr-defined]
+                wizard.name.setText("scratch")
+                end = time.monotonic() + 3.0
+                pump(lambda e=end: time.monotonic() > e, 5, "the wizard's volumes")
+                path = OUT / "create-wizard.png"
+                wizard.grab().save(str(path))
+                print(f"wrote {path.relative_to(ROOT)}")
+                wizard.reject()
     finally:
         window.close()
         session.stop()
     return 0
 
 
-def _prepare(view: object) -> None:
-    """Select something worth showing: the first row of a table, the newest command."""
+def _prepare(view: object, command_id: int) -> None:
+    from PySide6.QtCore import Qt
+
+    """Select something worth showing: the demo's command and its first job, or the first row
+    of a table."""
+    show_command = getattr(view, "show_command", None)
+    if show_command is not None:
+        show_command(command_id)
+        tree = view.tree  # type: ignore[attr-defined]
+        tree.expandToDepth(1)
+        jobs = tree.model()
+        found = jobs.match(
+            jobs.index(0, 0),
+            Qt.ItemDataRole.DisplayRole,
+            "Format demofs-OST0000",
+            1,
+            Qt.MatchFlag.MatchRecursive,
+        )
+        if found:
+            tree.setCurrentIndex(found[0])
+        return
     table = getattr(view, "table", None)
     if table is not None and table.model() is not None and table.model().rowCount() > 0:
         table.selectRow(0)

@@ -13,17 +13,21 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QWidget
-from sqlalchemy.orm import Session
 
 from chroma_desktop.bridge import Bridge
 from chroma_desktop.failures import Failure
-from chroma_desktop.manager import Manager
-from core.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from chroma_desktop.history import History
+    from chroma_desktop.manager import Manager
+    from core.scheduler import Scheduler
 
 T = TypeVar("T")
 
@@ -36,6 +40,7 @@ class AppContext:
     manager: Manager
     bridge: Bridge
     actor: str = field(default_factory=getpass.getuser)
+    history: History | None = None
 
     def query(
         self,

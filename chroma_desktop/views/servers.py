@@ -1,19 +1,34 @@
-"""Servers: every managed server with its link, state, LNet and NIDs, and what can be done to it.
+"""Servers: every managed server with its link, state, LNet and NIDs, the selected one's details
+and what can be done to it, and "Add servers…" to pair more.
 
 Layer: chroma_desktop. Thread: the GUI thread (rows read on the database worker). The link
 column comes from the links' own news, so a server that dropped off shows it at once, before
-any alert; the actions below the table are the selected server's and its LNet's.
+any alert; below the table are the selected server's details (address, names, NIDs, agent,
+certificate, last report, link) and its and its LNet's actions.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QLineEdit, QTableView, QVBoxLayout
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agentlink.connector import LinkEvent, LinkState
+from chroma_desktop.dialogs.add_servers import AddServersDialog
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.views.base import AppContext, LiveView
 from chroma_desktop.widgets.actions import ObjectActions
@@ -24,6 +39,16 @@ from core.scheduler.world import HOST, LNET
 from plugins.runner import PluginOutcome
 
 GOOD, BAD = "#1e7e34", "#b02a1a"
+DETAILS = (
+    "Address",
+    "FQDN",
+    "Nodename",
+    "NIDs",
+    "Agent version",
+    "Certificate",
+    "Last report",
+    "Link",
+)
 
 
 def _when(moment: datetime | None) -> str:
@@ -55,6 +80,7 @@ class ServersView(LiveView):
             event = links.get(host.address)
             return event.detail if event is not None else None
 
+        self._link_text, self._link_detail = link, link_detail
         self.model: RecordTableModel[HostRecord] = RecordTableModel(
             [
                 Column("Server", lambda h: h.label),
@@ -78,6 +104,13 @@ class ServersView(LiveView):
         self.filter.setPlaceholderText("Filter servers (every word must match)")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.set_filter_text)
+        self.add_button = QPushButton("Add servers…")
+        self.add_button.setToolTip("Pair servers by name or hostlist with their token (Ctrl+N)")
+        self.add_button.clicked.connect(self.add_servers)
+        self.add_shortcut = QShortcut(QKeySequence.StandardKey.New, self)
+        self.add_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.add_shortcut.activated.connect(self.add_servers)
+        self.add_dialog: AddServersDialog | None = None
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
@@ -87,22 +120,36 @@ class ServersView(LiveView):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.empty = QLabel(
-            "No servers yet. Run `chroma-agent pair` on a server and add it with its token."
+            "No servers yet. Run `chroma-agent pair` on the servers, then Add servers… with "
+            "their names and the token it printed."
         )
         self.selected_label = QLabel()
+        self.details = QGroupBox("Server")
+        form = QFormLayout(self.details)
+        self.detail_labels: dict[str, QLabel] = {}
+        for name in DETAILS:
+            label = self.detail_labels[name] = QLabel()
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)
+            form.addRow(f"{name}:", label)
+        self.details.hide()
         self.server_actions = ObjectActions(context)
         self.lnet_actions = ObjectActions(context)
+        top = QHBoxLayout()
+        top.addWidget(self.filter, 1)
+        top.addWidget(self.add_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.filter)
+        layout.addLayout(top)
         layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.details)
         layout.addWidget(self.selected_label)
         layout.addWidget(self.server_actions)
         layout.addWidget(self.lnet_actions)
 
     def is_stale_after(self, event: object) -> bool:
         if isinstance(event, LinkEvent):
-            self.model.set_rows(self.model.rows)  # the link column changes now, from memory
+            self._repaint_links()  # the link column changes now, from memory
             return True  # and the agent's version may be new
         if isinstance(event, ObjectChanged):
             return event.ref[0] in (HOST, LNET)
@@ -125,9 +172,54 @@ class ServersView(LiveView):
             return None
         return self.model.record(self.proxy.mapToSource(rows[0]).row())
 
+    def add_servers(self) -> None:
+        """Open the Add servers dialog (one at a time; a second click brings it forward)."""
+        if self.add_dialog is not None:
+            self.add_dialog.raise_()
+            self.add_dialog.activateWindow()
+            return
+        self.add_dialog = dialog = AddServersDialog(self.context, self)
+        dialog.server_paired.connect(lambda _: self.refresh())
+        dialog.finished.connect(lambda _: self._add_dialog_closed(dialog))
+        dialog.open()
+
+    def _add_dialog_closed(self, dialog: AddServersDialog) -> None:
+        dialog.deleteLater()
+        if self.add_dialog is dialog:
+            self.add_dialog = None
+
+    def _repaint_links(self) -> None:
+        rows = self.model.rowCount()
+        if rows:
+            column = [c.title for c in self.model.columns].index("Link")
+            self.model.dataChanged.emit(
+                self.model.index(0, column), self.model.index(rows - 1, column)
+            )
+        self._show_details(self.selected())
+
+    def _show_details(self, host: HostRecord | None) -> None:
+        self.details.setVisible(host is not None)
+        if host is None:
+            return
+        self.details.setTitle(host.label)
+        detail = self._link_detail(host)
+        values = {
+            "Address": host.address,
+            "FQDN": host.fqdn or "unknown",
+            "Nodename": host.nodename or "unknown",
+            "NIDs": ", ".join(host.nids) or "none known (LNet is not up)",
+            "Agent version": host.agent_version or "unknown",
+            "Certificate": host.cert_fingerprint or "not paired",
+            "Last report": _when(host.last_contact),
+            "Link": self._link_text(host) + (f" ({detail})" if detail else ""),
+        }
+        for name, value in values.items():
+            self.detail_labels[name].setText(value)
+
     def _selected(self) -> None:
         host = self.selected()
         current = self.server_actions.ref
+        self._show_details(host)
         if host is None:
             self.selected_label.setText("Select a server to see what can be done to it.")
             self.server_actions.set_subject(None)

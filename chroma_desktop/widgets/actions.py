@@ -145,4 +145,8 @@ class ObjectActions(QWidget):
         dialog.deleteLater()
         self.plan_dialog = None
         if result == QDialog.DialogCode.Accepted:
-            self.context.schedule(request, self.command_started.emit, owner=self)
+            self.context.schedule(request, self._started, owner=self)
+
+    def _started(self, command_id: int) -> None:
+        self.command_started.emit(command_id)
+        self.context.bridge.command_started.emit(command_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 from core.errors import ChromaError, ValidationError
 from core.observations import SyslogSeverity
@@ -103,7 +102,7 @@ class LogLine:
     source: str
     message: str
 
-    @cached_property
+    @property
     def lustre(self) -> LustreFields:
         return parse_lustre(self.message)
 

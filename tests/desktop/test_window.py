@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QPushButton
 
 from chroma_desktop.bridge import Bridge
+from chroma_desktop.views import VIEW_TITLES, all_view_classes
 from chroma_desktop.views.base import AppContext
 from chroma_desktop.views.servers import ServersView
 from chroma_desktop.window import MainWindow
@@ -29,6 +30,10 @@ def window(qtbot: Any, site: Site, qt_leak_check: None) -> Iterator[MainWindow]:
     shown.attach(AppContext(site.manager, bridge, actor="alice"))
     yield shown
     site.manager.listeners.remove(bridge.publish)
+
+
+def test_every_screen_in_the_navigation_is_found_by_its_title() -> None:
+    assert [cls.title for cls in all_view_classes()] == list(VIEW_TITLES)
 
 
 def cell(view: ServersView, row: int, title: str) -> str:
@@ -57,8 +62,10 @@ def test_paired_servers_show_their_link_and_lnet_and_an_action_runs_through_its_
     assert dialog is not None
     commands = dialog.commands.toPlainText()
     assert "modprobe" in commands or "lnetctl" in commands or "lctl" in commands, commands
-    with qtbot.waitSignal(view.lnet_actions.command_started, timeout=WAIT_MS):
+    with qtbot.waitSignal(view.lnet_actions.command_started, timeout=WAIT_MS) as started:
         dialog.run_button.click()
+    command_id = started.args[0]
+    assert f"Command {command_id} started" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: cell(view, 0, "LNet") == "up", timeout=WAIT_MS)
     assert cell(view, 0, "NIDs")  # learnt from lctl list_nids when LNet came up
     assert isinstance(dialog, QDialog) and isinstance(dialog.run_button, QPushButton)

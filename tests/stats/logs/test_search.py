@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import ValidationError
 from core.observations import SyslogSeverity
-from stats.logs import LogStore
+from stats.logs import LogLine, LogStore, MessageClass
 from tests.stats.logs.helpers import anchor_entries, record
 
 LINES = [
@@ -121,3 +121,17 @@ def test_queries_a_person_can_get_wrong_are_explained(store: LogStore) -> None:
         store.search("x", limit=0)
     with pytest.raises(ValidationError, match="since"):
         store.search("x", since=float("nan"))
+
+
+def test_a_stored_line_tells_its_lustre_fields() -> None:
+    line = LogLine(
+        seq=1,
+        t=1.0,
+        host="oss1",
+        severity=SyslogSeverity.ERR,
+        facility="kern",
+        source="kernel",
+        message="LustreError: 11-0: fs1-OST0003-osc: operation failed with -19",
+    )
+    assert line.lustre.targets == ("fs1-OST0003",)
+    assert line.lustre.message_class == MessageClass.LUSTRE_ERROR

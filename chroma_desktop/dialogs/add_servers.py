@@ -1,0 +1,287 @@
+"""Add servers: the admin types a hostlist (`oss[01-16]`, `10.0.0.[1-4]:7450`, `mds1,mds2`) and
+the token `chroma-agent pair` printed on them, and watches each server pair, or fail with a reason
+they can act on, and retries the failed ones.
+
+Layer: chroma_desktop. Thread: the GUI thread. The hostlist is expanded with
+`agentlink.hostlist` (a mistake is its message under the field) and the token checked for its
+shape before anything is sent; every server is then paired through `Manager.pair_server`, at most
+`MAX_PARALLEL` at a time, its future's outcome reaching the dialog through `Bridge.deliver`, so
+nothing here waits. Closing the dialog forgets the servers not yet started; those in flight
+finish in the manager, unheard.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import partial
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentlink.daemon.pki import PairingError, token_key
+from agentlink.hostlist import expand_hostlist
+from chroma_desktop.failures import Failure
+from chroma_desktop.itemmodels.records import Column, RecordTableModel
+from chroma_desktop.manager import PairedServer
+from core.errors import ValidationError
+
+if TYPE_CHECKING:  # the views import this dialog, so importing theirs here would be a cycle
+    from chroma_desktop.views.base import AppContext
+
+MAX_PARALLEL = 16
+"""Pairings in flight at once: a hostlist of hundreds must not open hundreds of connections."""
+
+GOOD, BAD = "#1e7e34", "#b02a1a"
+ERROR_STYLE = f"color: {BAD};"
+
+
+class PairingState(StrEnum):
+    WAITING = "waiting"
+    PAIRING = "pairing"
+    PAIRED = "paired"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class PairingRow:
+    address: str
+    state: PairingState = PairingState.WAITING
+    detail: str = ""
+    """The server's name once paired; why it failed, in words a person can act on."""
+
+    @property
+    def progress(self) -> str:
+        if self.state == PairingState.PAIRED:
+            return f"paired as {self.detail}"
+        if self.state == PairingState.FAILED:
+            return f"failed: {self.detail}"
+        if self.state == PairingState.PAIRING:
+            return "pairing …"
+        return "waiting"
+
+
+def _colour(row: PairingRow) -> str | None:
+    return {PairingState.PAIRED: GOOD, PairingState.FAILED: BAD}.get(row.state)
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+class AddServersDialog(QDialog):
+    server_paired = Signal(object)
+    """A `PairedServer`, as soon as it is recorded and its link is being opened."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setObjectName("add_servers")  # named, so a test's leak check sees one left open
+        self.setWindowTitle("Add servers")
+        self.resize(720, 480)
+        self._queue: deque[str] = deque()
+        self._in_flight: set[str] = set()
+        self._token = ""
+
+        self.addresses = QLineEdit()
+        self.addresses.setPlaceholderText("oss[01-16], mds1,mds2 or 10.0.0.[1-4]:7450")
+        self.addresses.setToolTip(
+            "Server names or addresses, comma separated; [01-16] stands for a range of numbers "
+            "and :port for an agent on another port than the default."
+        )
+        self.addresses_error = _error_label()
+        self.count_label = QLabel()
+        self.token = QLineEdit()
+        self.token.setPlaceholderText("K7QPM-2HX9D-RW4TA-0JN3E")
+        self.token.setToolTip("The token `chroma-agent pair` printed on the servers.")
+        self.token_error = _error_label()
+        self.addresses.textChanged.connect(self._addresses_edited)
+        self.token.textChanged.connect(lambda _: self.token_error.hide())
+        self.addresses.returnPressed.connect(self.start)
+        self.token.returnPressed.connect(self.start)
+
+        form = QFormLayout()
+        form.addRow("Servers:", self.addresses)
+        form.addRow("", self.addresses_error)
+        form.addRow("", self.count_label)
+        form.addRow("Pairing token:", self.token)
+        form.addRow("", self.token_error)
+
+        self.model: RecordTableModel[PairingRow] = RecordTableModel(
+            [
+                Column("Server", lambda r: r.address),
+                Column(
+                    "Progress",
+                    lambda r: r.progress,
+                    colour=_colour,
+                    tooltip=lambda r: r.progress,
+                    sort_key=lambda r: (list(PairingState).index(r.state), r.detail),
+                ),
+            ],
+            key=lambda r: r.address,
+            parent=self,
+        )
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.summary = QLabel(
+            "Run `chroma-agent pair` on the servers, then give their names and the token it "
+            "printed."
+        )
+        self.summary.setWordWrap(True)
+
+        buttons = QDialogButtonBox()
+        self.pair_button = QPushButton("Pair")
+        self.pair_button.setDefault(True)
+        self.pair_button.clicked.connect(self.start)
+        self.retry_button = QPushButton("Retry failed")
+        self.retry_button.setEnabled(False)
+        self.retry_button.clicked.connect(self.retry_failed)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.reject)
+        buttons.addButton(self.pair_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.retry_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.summary)
+        layout.addWidget(buttons)
+        self.finished.connect(self._forget_waiting)
+
+    # --- what the admin does ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Pair every server of the hostlist with the token (the Pair button)."""
+        if self._in_flight:
+            return
+        addresses = self._expanded(show_error=True)
+        token = self._checked_token()
+        if addresses is None or token is None:
+            return
+        self._token = token
+        self.model.set_rows([PairingRow(address) for address in addresses])
+        self._queue = deque(addresses)
+        self._pump()
+
+    def retry_failed(self) -> None:
+        """Pair the failed servers again, with the token now in the field."""
+        token = self._checked_token()
+        if token is None:
+            return
+        self._token = token
+        failed = [row.address for row in self.model.rows if row.state == PairingState.FAILED]
+        self._update({address: PairingRow(address) for address in failed})
+        self._queue.extend(failed)
+        self._pump()
+
+    # --- inside -------------------------------------------------------------------------------
+
+    def _addresses_edited(self, text: str) -> None:
+        self.addresses_error.hide()
+        addresses = self._expanded(show_error=False) if text.strip() else None
+        if not addresses:
+            self.count_label.setText("")
+        else:
+            count = len(addresses)
+            first = ", ".join(addresses[:3]) + (" …" if count > 3 else "")
+            self.count_label.setText(f"{count} server{'s' if count != 1 else ''}: {first}")
+
+    def _expanded(self, *, show_error: bool) -> list[str] | None:
+        try:
+            addresses = expand_hostlist(self.addresses.text())
+        except ValidationError as invalid:
+            if show_error:
+                self.addresses_error.setText(invalid.message)
+                self.addresses_error.show()
+                self.addresses.setFocus()
+            return None
+        self.addresses_error.hide()
+        return addresses
+
+    def _checked_token(self) -> str | None:
+        token = self.token.text().strip()
+        try:
+            token_key(token)  # a mistyped token is told here, before any server is contacted
+        except PairingError as mistyped:
+            self.token_error.setText(str(mistyped))
+            self.token_error.show()
+            self.token.setFocus()
+            return None
+        self.token_error.hide()
+        return token
+
+    def _pump(self) -> None:
+        while self._queue and len(self._in_flight) < MAX_PARALLEL:
+            address = self._queue.popleft()
+            self._in_flight.add(address)
+            self._update({address: PairingRow(address, PairingState.PAIRING)})
+            self.context.bridge.deliver(
+                self.context.manager.pair_server(address, self._token),
+                partial(self._paired, address),
+                owner=self,
+                on_error=partial(self._failed, address),
+            )
+        self._show_progress()
+
+    def _paired(self, address: str, server: PairedServer) -> None:
+        self._in_flight.discard(address)
+        self._update({address: PairingRow(address, PairingState.PAIRED, server.name)})
+        self.server_paired.emit(server)
+        self._pump()
+
+    def _failed(self, address: str, failure: Failure) -> None:
+        self._in_flight.discard(address)
+        self._update({address: PairingRow(address, PairingState.FAILED, str(failure))})
+        self._pump()
+
+    def _update(self, changed: dict[str, PairingRow]) -> None:
+        self.model.set_rows([changed.get(row.address, row) for row in self.model.rows])
+
+    def _forget_waiting(self) -> None:
+        self._queue.clear()
+        self._update(
+            {
+                row.address: replace(row, state=PairingState.FAILED, detail="not tried")
+                for row in self.model.rows
+                if row.state == PairingState.WAITING
+            }
+        )
+
+    def _show_progress(self) -> None:
+        counts = {state: 0 for state in PairingState}
+        for row in self.model.rows:
+            counts[row.state] += 1
+        busy = bool(self._in_flight)
+        self.pair_button.setEnabled(not busy)
+        self.addresses.setReadOnly(busy)
+        self.retry_button.setEnabled(not busy and counts[PairingState.FAILED] > 0)
+        total = len(self.model.rows)
+        parts = [f"{counts[PairingState.PAIRED]} of {total} paired"]
+        if counts[PairingState.FAILED]:
+            parts.append(f"{counts[PairingState.FAILED]} failed")
+        if busy or self._queue:
+            parts.append(f"{len(self._in_flight) + len(self._queue)} to go")
+        elif counts[PairingState.FAILED]:
+            parts.append("fix what the failures say, then Retry failed")
+        self.summary.setText("; ".join(parts) + ".")

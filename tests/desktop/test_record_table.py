@@ -1,0 +1,67 @@
+"""The record table under the admin's hands: sorting by a column's key, blanks first, a
+selected row staying selected through sorts and live updates, and filtering by every word."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, Qt
+
+from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    name: str
+    size: int | None
+
+
+def table(qapp: Any) -> tuple[RecordTableModel[Row], RecordFilterProxy]:
+    model: RecordTableModel[Row] = RecordTableModel(
+        [
+            Column("Name", lambda r: r.name),
+            Column("Size", lambda r: r.size, sort_key=lambda r: r.size),
+        ],
+        key=lambda r: r.id,
+    )
+    return model, RecordFilterProxy(model)
+
+
+def names(proxy: RecordFilterProxy) -> list[str]:
+    return [str(proxy.index(i, 0).data()) for i in range(proxy.rowCount())]
+
+
+def test_sorting_is_by_value_with_blanks_first_and_kept_for_new_rows(qapp: Any) -> None:
+    model, proxy = table(qapp)
+    model.set_rows([Row(1, "ost10", 10), Row(2, "ost2", 2), Row(3, "new", None)])
+    proxy.sort(1, Qt.SortOrder.AscendingOrder)
+    assert names(proxy) == ["new", "ost2", "ost10"]  # 2 < 10 as numbers, unknown size first
+    proxy.sort(0, Qt.SortOrder.DescendingOrder)
+    assert names(proxy) == ["ost2", "ost10", "new"]
+    model.set_rows([Row(4, "ost3", 3), *model.rows])  # a live update keeps the chosen order
+    assert names(proxy) == ["ost3", "ost2", "ost10", "new"]
+
+
+def test_the_selected_row_stays_selected_when_the_table_is_sorted(qapp: Any) -> None:
+    model, proxy = table(qapp)
+    model.set_rows([Row(i, f"target{i:02}", 100 - i) for i in range(20)])
+    selection = QItemSelectionModel(proxy)
+    chosen = proxy.index(3, 0)
+    selection.select(chosen, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    proxy.sort(1, Qt.SortOrder.AscendingOrder)
+    (selected,) = selection.selectedIndexes()
+    assert selected.data() == "target03"
+    assert selected.row() == 16  # size 97 is the fourth largest of 81..100
+
+
+def test_filtering_keeps_rows_holding_every_word_in_any_column(qapp: Any) -> None:
+    model, proxy = table(qapp)
+    model.set_rows([Row(1, "fs1-OST0000", 5), Row(2, "fs1-MDT0000", 7), Row(3, "fs2-OST0000", 5)])
+    proxy.set_filter_text("ost FS1")
+    assert names(proxy) == ["fs1-OST0000"]
+    proxy.set_filter_text("5")
+    assert names(proxy) == ["fs1-OST0000", "fs2-OST0000"]
+    proxy.set_filter_text("")
+    assert proxy.rowCount() == 3
