@@ -71,5 +71,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    status = Path(f"/proc/{pid}/stat")
-    return status.exists() and status.read_text().split()[2] != "Z"  # reaped or a zombie: gone
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:  # reaped between the two looks
+        return False
+    return state != "Z"  # a zombie has ended; only its parent has not collected it yet
