@@ -121,6 +121,7 @@ def max_stall_ms(n_osts: int) -> dict[str, Any]:
 
     from agentlink.runtime import ReactorThread
     from chroma_desktop.bridge import Bridge
+    from chroma_desktop.gui import freeze_startup_objects
     from chroma_desktop.manager import Manager
     from chroma_desktop.views import view_class
     from chroma_desktop.views.base import AppContext
@@ -149,14 +150,16 @@ def max_stall_ms(n_osts: int) -> dict[str, Any]:
     for opened_class in opened:
         window.show_view(opened_class)
     finished: list[str] = []
-    bridge.news.connect(
+    bridge.subscribe(
+        None,
         lambda event: (
             finished.append(event.state)
             if isinstance(event, CommandChanged) and event.state.finished
             else None
-        )
+        ),
     )
     _pump_until(app, lambda: not any(v.loading for v in window.views.values()), 60)
+    freeze_startup_objects()  # as the app does once it has started
     meter = StallMeter()
     started = time.perf_counter()
     manager.run(

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
@@ -30,6 +31,13 @@ SLICE_S = 0.008
 """The longest the GUI thread spends handing on news before it lets the event loop run."""
 
 
+@cache
+def _link_event_type() -> type[LinkEvent]:
+    from agentlink.connector import LinkEvent  # Twisted loads after the first paint
+
+    return LinkEvent
+
+
 @dataclass(frozen=True)
 class _Delivery:
     future: Future[Any]
@@ -39,8 +47,6 @@ class _Delivery:
 
 
 class Bridge(QObject):
-    news = Signal(object)
-    """News from the manager (scheduler, links, alerts, reports), on the GUI thread."""
     failed = Signal(object)
     """A `Failure` nobody handled: the window shows it (message, hint, where the log is)."""
     command_started = Signal(int)
@@ -54,15 +60,35 @@ class Bridge(QObject):
         """The latest link event of each server, by its address (kept before views hear it)."""
         self._inbox: deque[object] = deque()
         self._awake = False
-        self.news.connect(self._remember_link)
+        self._subscribers: list[tuple[QObject | None, Callable[[object], None]]] = []
+        self.subscribe(None, self._remember_link)
         self._done.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
 
     def _remember_link(self, event: object) -> None:
-        from agentlink.connector import LinkEvent  # Twisted loads after the first paint
-
-        if isinstance(event, LinkEvent):
+        if isinstance(event, _link_event_type()):
             self.links[event.host] = event
+
+    def subscribe(self, owner: QObject | None, listener: Callable[[object], None]) -> None:
+        """Hear every piece of news on the GUI thread, until `owner` is deleted. Listeners are
+        called directly, not through a Qt signal: during a flood of news, every signal-to-slot
+        call would hand Python's GIL back and forth with the busy worker thread."""
+        self._subscribers.append((owner, listener))
+
+    def announce(self, event: object) -> None:
+        """GUI thread: hand `event` to every listener now."""
+        gone = False
+        for owner, listener in self._subscribers:
+            if owner is not None and not shiboken6.isValid(owner):
+                gone = True
+                continue
+            listener(event)
+        if gone:
+            self._subscribers = [
+                (owner, listener)
+                for owner, listener in self._subscribers
+                if owner is None or shiboken6.isValid(owner)
+            ]
 
     def publish(self, event: object) -> None:
         """Any thread: hand one piece of news to the GUI thread (a manager listener). News is
@@ -78,7 +104,7 @@ class Bridge(QObject):
         inbox = self._inbox
         while True:
             while inbox:
-                self.news.emit(inbox.popleft())
+                self.announce(inbox.popleft())
                 if time.perf_counter() > deadline and inbox:
                     QTimer.singleShot(0, self._drain)  # the rest after the loop has run
                     return

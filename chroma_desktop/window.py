@@ -9,7 +9,8 @@ never as a traceback.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -33,6 +34,17 @@ if TYPE_CHECKING:  # the screens, the model and the link load after the first pa
     from chroma_desktop.views.base import AppContext, LiveView
 
 MESSAGE_STYLE = "background: #fdecea; color: #611a15; border: 1px solid #f5c6cb; padding: 6px;"
+
+
+@cache
+def _news_types() -> tuple[Any, Any, Any, Any]:
+    """The kinds of news the window follows, imported once after the first paint (an import
+    statement per event would go through PySide's import hook every time)."""
+    from agentlink.connector import LinkEvent, LinkState
+    from core.scheduler import CommandChanged
+    from core.states import RunState
+
+    return LinkEvent, LinkState, CommandChanged, RunState
 
 
 class MessageBar(QWidget):
@@ -93,7 +105,7 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         bridge.failed.connect(self.message_bar.show_failure)
-        bridge.news.connect(self._on_event)
+        bridge.subscribe(self, self._on_event)
         bridge.command_started.connect(self._follow_command)
         self.navigation.currentRowChanged.connect(self._show_row)
         self.navigation.setEnabled(False)
@@ -160,10 +172,7 @@ class MainWindow(QMainWindow):
         )
 
     def _on_event(self, event: object) -> None:
-        from agentlink.connector import LinkEvent, LinkState
-        from core.scheduler import CommandChanged
-        from core.states import RunState
-
+        LinkEvent, LinkState, CommandChanged, RunState = _news_types()
         if (
             isinstance(event, CommandChanged)
             and event.command_id in self._started

@@ -46,8 +46,11 @@ def main() -> int:
     window = MainWindow(bridge, subtitle="demo cluster (simulated)")
     window.resize(1400, 860)
     finished: list[CommandChanged] = []
-    bridge.news.connect(
-        lambda e: finished.append(e) if isinstance(e, CommandChanged) and e.state.finished else None
+    bridge.subscribe(
+        None,
+        lambda e: (
+            finished.append(e) if isinstance(e, CommandChanged) and e.state.finished else None
+        ),
     )
     session = DesktopSession(bridge, demo=True)
     window.show()

@@ -358,7 +358,7 @@ class CreateFilesystemDialog(QDialog):
         self.advanced.toggled.connect(self._update)
         for chooser in self._choosers:
             chooser.chosen_changed.connect(self._update)
-        context.bridge.news.connect(self._on_event)
+        context.bridge.subscribe(self, self._on_event)
         self._update()
         self.reload()
 

@@ -79,9 +79,9 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
                 i for i, (old, new) in enumerate(zip(self._rows, rows, strict=True)) if old != new
             ]
             self._rows, self.search_texts = rows, texts
-            last = len(self.columns) - 1
-            for i in changed:
-                self.dataChanged.emit(self.index(i, 0), self.index(i, last))
+            if changed:  # one signal for the span: thousands of rows change in a big command
+                last = len(self.columns) - 1
+                self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
             return
         self.beginResetModel()
         self._rows, self._keys, self.search_texts = rows, keys, texts
@@ -199,19 +199,27 @@ class RecordFilterProxy(QSortFilterProxyModel):
         self.setSourceModel(source)
         self._source = source
         self._words: list[str] = []
+        self._matches: list[bool] = []
+        self._matched_texts: list[str] | None = None
+        """The texts `_matches` was computed from: a model's update replaces its list."""
 
     def set_filter_text(self, text: str) -> None:
         words = text.casefold().split()
         if words != self._words:
             self.beginFilterChange()
             self._words = words
+            self._matched_texts = None
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if not self._words:
             return True
-        haystack = self._source.search_texts[source_row]
-        return all(word in haystack for word in self._words)
+        texts = self._source.search_texts
+        if texts is not self._matched_texts:  # new rows, or new words: one pass over them all
+            words = self._words
+            self._matches = [all(word in text for word in words) for text in texts]
+            self._matched_texts = texts
+        return self._matches[source_row]
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """The table's rows are sorted by the source model (see `RecordTableModel.sort`); the

@@ -82,7 +82,7 @@ class LiveView(QWidget):
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(self.RELOAD_DELAY_MS)
         self._reload_timer.timeout.connect(self._reload_now)
-        context.bridge.news.connect(self._on_event)
+        context.bridge.subscribe(self, self._on_event)
 
     # --- what a view defines --------------------------------------------------------------------
 

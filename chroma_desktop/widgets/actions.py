@@ -67,7 +67,7 @@ class ObjectActions(QWidget):
         self._layout.addStretch(1)
         self.buttons: dict[str, QPushButton] = {}
         self.plan_dialog: PlanDialog | None = None
-        context.bridge.news.connect(self._on_event)
+        context.bridge.subscribe(self, self._on_event)
 
     def set_subject(self, ref: Ref | None, name: str = "") -> None:
         """Show the actions of `ref` (None: nothing selected)."""

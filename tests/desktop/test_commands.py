@@ -126,7 +126,7 @@ def test_a_command_shows_its_state_job_tree_steps_and_their_output(
     assert '"nids"' in output.split("--- result ---")[1], output
     # What a step prints is shown the moment it arrives, without waiting for a reload.
     late = StepOutputArrived(view.steps.rows[0].id, OutputStream.STDERR, "a late warning\n")
-    view.context.bridge.news.emit(late)
+    view.context.bridge.announce(late)
     assert "a late warning" in view.output.toPlainText().split("--- stderr ---")[1]
 
 
