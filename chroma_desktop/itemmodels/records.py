@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 R = TypeVar("R")
 Index = QModelIndex | QPersistentModelIndex
@@ -220,6 +221,19 @@ class RecordFilterProxy(QSortFilterProxyModel):
             self._matches = [all(word in text for word in words) for text in texts]
             self._matched_texts = texts
         return self._matches[source_row]
+
+    def selected(self, table: QAbstractItemView) -> Any | None:
+        """The record of the row selected in `table` (which shows this proxy), or None."""
+        rows = table.selectionModel().selectedRows()
+        return self._source.record(self.mapToSource(rows[0]).row()) if rows else None
+
+    def select_first(self, table: QTableView, wanted: Callable[[Any], bool]) -> bool:
+        """Select the first row shown whose record is `wanted`; False when none is."""
+        for row in range(self.rowCount()):
+            if wanted(self._source.record(self.mapToSource(self.index(row, 0)).row())):
+                table.selectRow(row)
+                return True
+        return False
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """The table's rows are sorted by the source model (see `RecordTableModel.sort`); the

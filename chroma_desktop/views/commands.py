@@ -258,10 +258,8 @@ class CommandsView(LiveView):
         self._load_detail()
 
     def selected(self) -> CommandSummary | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        return self.model.record(self.proxy.mapToSource(rows[0]).row())
+        found: CommandSummary | None = self.proxy.selected(self.table)
+        return found
 
     def selected_job(self) -> JobSummary | None:
         if self._detail is None or self._wanted[1] is None:

@@ -159,18 +159,12 @@ class FilesystemsView(LiveView):
     # --- the selected filesystem ----------------------------------------------------------------
 
     def selected(self) -> FilesystemRow | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        return self.model.record(self.proxy.mapToSource(rows[0]).row())
+        found: FilesystemRow | None = self.proxy.selected(self.table)
+        return found
 
     def select(self, name: str) -> bool:
         """Select the filesystem called `name` (False when no row shown has it)."""
-        for row in range(self.proxy.rowCount()):
-            if self.proxy.index(row, 0).data() == name:
-                self.table.selectRow(row)
-                return True
-        return False
+        return self.proxy.select_first(self.table, lambda row: row.name == name)
 
     def _selected(self) -> None:
         filesystem = self.selected()

@@ -167,10 +167,8 @@ class ServersView(LiveView):
         self._selected()
 
     def selected(self) -> HostRecord | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        return self.model.record(self.proxy.mapToSource(rows[0]).row())
+        found: HostRecord | None = self.proxy.selected(self.table)
+        return found
 
     def add_servers(self) -> None:
         """Open the Add servers dialog (one at a time; a second click brings it forward)."""

@@ -181,19 +181,12 @@ class TargetsView(LiveView):
         self.count.setText(f"{total:,} targets" if shown == total else f"{shown:,} of {total:,}")
 
     def selected(self) -> TargetRow | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        return self.model.record(self.proxy.mapToSource(rows[0]).row())
+        found: TargetRow | None = self.proxy.selected(self.table)
+        return found
 
     def select(self, name: str) -> bool:
         """Select the target called `name` (False when no row shown has it)."""
-        for row in range(self.proxy.rowCount()):
-            record = self.model.record(self.proxy.mapToSource(self.proxy.index(row, 0)).row())
-            if record.name == name:
-                self.table.selectRow(row)
-                return True
-        return False
+        return self.proxy.select_first(self.table, lambda row: row.name == name)
 
     def _selected(self) -> None:
         target = self.selected()

@@ -117,10 +117,8 @@ class VolumesView(LiveView):
         self._selected()
 
     def selected(self) -> VolumeSummary | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        return self.model.record(self.proxy.mapToSource(rows[0]).row())
+        found: VolumeSummary | None = self.proxy.selected(self.table)
+        return found
 
     def _selected(self) -> None:
         volume = self.selected()

@@ -91,6 +91,23 @@ def site(
 
 
 @pytest.fixture
+def window(qtbot: Any, site: Site, qt_leak_check: None) -> Iterator[Any]:
+    """The main window attached to the `site`'s manager, as the admin "alice"."""
+    from chroma_desktop.bridge import Bridge
+    from chroma_desktop.views.base import AppContext
+    from chroma_desktop.window import MainWindow
+
+    bridge = Bridge()
+    site.manager.listeners.append(bridge.publish)
+    shown = MainWindow(bridge)
+    qtbot.addWidget(shown)
+    shown.show()
+    shown.attach(AppContext(site.manager, bridge, actor="alice"))
+    yield shown
+    site.manager.listeners.remove(bridge.publish)
+
+
+@pytest.fixture
 def qt_leak_check(qapp: Any) -> Iterator[None]:
     """Fails the test if a top-level window or dialog outlives it."""
     from PySide6.QtCore import QCoreApplication, QEvent

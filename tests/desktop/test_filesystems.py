@@ -4,7 +4,6 @@ name Lustre would refuse stopped in the wizard with Lustre's rule beside the fie
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,11 +12,9 @@ from PySide6.QtWidgets import QApplication
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from zope.interface import implementer
 
-from chroma_desktop.bridge import Bridge
 from chroma_desktop.dialogs.create_filesystem import CreateFilesystemDialog
 from chroma_desktop.dialogs.plan import PlanDialog
 from chroma_desktop.itemmodels.records import RecordFilterProxy
-from chroma_desktop.views.base import AppContext
 from chroma_desktop.views.filesystems import FilesystemsView
 from chroma_desktop.views.targets import TargetsView
 from chroma_desktop.window import MainWindow
@@ -57,18 +54,6 @@ def hurried_site(site: Site) -> Site:
     world = site.cluster._world
     world.clock = _Hurried(world.clock)
     return site
-
-
-@pytest.fixture
-def window(qtbot: Any, site: Site, qt_leak_check: None) -> Iterator[MainWindow]:
-    bridge = Bridge()
-    site.manager.listeners.append(bridge.publish)
-    shown = MainWindow(bridge)
-    qtbot.addWidget(shown)
-    shown.show()
-    shown.attach(AppContext(site.manager, bridge, actor="alice"))
-    yield shown
-    site.manager.listeners.remove(bridge.publish)
 
 
 def cells(proxy: RecordFilterProxy, title: str) -> list[str]:

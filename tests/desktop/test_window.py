@@ -3,33 +3,17 @@ taken through its plan, as an admin would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QPushButton
 
-from chroma_desktop.bridge import Bridge
 from chroma_desktop.views import VIEW_TITLES, all_view_classes
-from chroma_desktop.views.base import AppContext
 from chroma_desktop.views.servers import ServersView
 from chroma_desktop.window import MainWindow
 from tests.desktop.conftest import WAIT_S, Site
 
 WAIT_MS = int(WAIT_S * 1000)
-
-
-@pytest.fixture
-def window(qtbot: Any, site: Site, qt_leak_check: None) -> Iterator[MainWindow]:
-    bridge = Bridge()
-    site.manager.listeners.append(bridge.publish)
-    shown = MainWindow(bridge)
-    qtbot.addWidget(shown)
-    shown.show()
-    shown.attach(AppContext(site.manager, bridge, actor="alice"))
-    yield shown
-    site.manager.listeners.remove(bridge.publish)
 
 
 def test_every_screen_in_the_navigation_is_found_by_its_title() -> None:
