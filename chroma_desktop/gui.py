@@ -36,6 +36,12 @@ if TYPE_CHECKING:  # loaded on the "chroma-start" thread, after the window's fir
     from core.database import Database
 
 
+FULL_COLLECTION_EVERY = 10_000
+"""Middle-generation collections between two automatic full ones (Python's default is 10): a
+full collection scans everything made since start-up, the scheduler's model of thousands of
+targets included, with the GIL held; young collections still run as often as before."""
+
+
 def freeze_startup_objects() -> None:
     """Once everything has started: take the objects alive now (modules, the ORM's mappers, the
     scheduler's model, Qt's wrappers) out of the garbage collector's sight. Otherwise every full
@@ -43,6 +49,8 @@ def freeze_startup_objects() -> None:
     during a 500-target command, a visible freeze of the window (bench/gui.py, max_stall_ms)."""
     gc.collect()
     gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
 
 
 @dataclass(frozen=True)
