@@ -40,6 +40,7 @@ from core.models import Command, Filesystem, Host, Target, Volume, VolumeNode
 from core.records import filesystem_record
 from core.scheduler import CommandChanged, FilesystemRequest, JobChanged, PlanPreview, Scheduler
 from core.version import installed_version
+from plugins.runner import PluginOutcome
 
 DEMO_TOKEN = "DEM00-C1AST-ERT0K-EN000"  # noqa: S105 (the simulator's, printed in the docs)
 FSNAME = "demofs"
@@ -101,7 +102,11 @@ def populate_demo(
     outcome: dict[int, str] = {}
     jobs_done: list[int] = []
 
+    plugins_reported = threading.Event()
+
     def on_event(event: object) -> None:
+        if isinstance(event, PluginOutcome):
+            plugins_reported.set()
         if isinstance(event, JobChanged) and event.state.finished:
             jobs_done.append(event.job_id)
             if event.state != "succeeded":
@@ -129,7 +134,7 @@ def populate_demo(
             if not d["filesystem"]
         )
         out("3. Waiting for the device reports to become volumes …")
-        _wait(lambda: _volume_nodes(database) >= expected, "the volumes")
+        _wait(lambda: _volume_nodes(database) >= expected, plugins_reported, "the volumes")
         choice = database_call(manager, _choose_volumes)
         out(f"    {_volume_count(database)} shared volumes on {len(cluster.servers) // 2} HA pairs")
         request = FilesystemRequest(
@@ -179,12 +184,15 @@ def database_call(manager: Manager, work: Callable[[Session], Any]) -> Any:
     return future.result(STEP_TIMEOUT_S)
 
 
-def _wait(ready: Callable[[], bool], what: str) -> None:
+def _wait(ready: Callable[[], bool], news: threading.Event, what: str) -> None:
+    """Check `ready` each time the plugins report a change (`news`), until it holds."""
     deadline = time.monotonic() + STEP_TIMEOUT_S
     while not ready():
-        if time.monotonic() > deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise DemoError(f"The demo gave up waiting for {what}.")
-        time.sleep(0.2)
+        news.wait(min(left, 1.0))  # the 1 s bound re-checks a change that raced the clear
+        news.clear()
 
 
 def _volume_nodes(database: Database) -> int:
