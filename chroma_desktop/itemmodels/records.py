@@ -92,6 +92,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         """Sort by a column's key, in Python, once per key: a Qt sort through `lessThan` asks
         for two cells per comparison and takes seconds on 10,000 rows."""
         if not 0 <= column < len(self.columns):
+            self._sorting = None  # Qt's "no sort column": rows keep the order they come in
             return
         self._sorting = (column, order)
         self.layoutAboutToBeChanged.emit()

@@ -14,11 +14,9 @@ from html import escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -30,6 +28,7 @@ from sqlalchemy.orm import Session
 from chroma_desktop.failures import Failure
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.widgets.tables import filter_box, record_table
 from core.alerts import AlertChange, AlertRecord
 from core.models import Severity
 from core.queries.alerts import AlertsPage, AlertSummary, alerts_page
@@ -44,17 +43,6 @@ SEVERITY_COLOURS: dict[Severity, str] = {
 
 def _severity_colour(alert: AlertSummary) -> str | None:
     return SEVERITY_COLOURS.get(alert.alert.severity)
-
-
-def _table(model: RecordFilterProxy) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setSortingEnabled(True)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.verticalHeader().hide()
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
 
 
 class AlertsView(LiveView):
@@ -96,10 +84,7 @@ class AlertsView(LiveView):
         )
         self.active_proxy = RecordFilterProxy(self.active, self)
         self.history_proxy = RecordFilterProxy(self.history, self)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter alerts (every word must match)")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.active_proxy.set_filter_text)
+        self.filter = filter_box(self.active_proxy, "Filter alerts (every word must match)")
         self.filter.textChanged.connect(self.history_proxy.set_filter_text)
         self.dismiss_button = QPushButton("Dismiss")
         self.dismiss_button.setToolTip(
@@ -108,9 +93,9 @@ class AlertsView(LiveView):
         self.dismiss_button.setEnabled(False)
         self.dismiss_button.clicked.connect(self.dismiss_selected)
 
-        self.active_table = _table(self.active_proxy)
+        self.active_table = record_table(self.active_proxy)
         self.active_table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        self.history_table = _table(self.history_proxy)
+        self.history_table = record_table(self.history_proxy)
         self.history_table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.active_table.selectionModel().selectionChanged.connect(
             lambda *_: self._chose(self.active_table)

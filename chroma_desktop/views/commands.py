@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 from chroma_desktop.failures import Failure
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.widgets.tables import filter_box, record_table
 from core.ports import OutputStream
 from core.queries.commands import (
     CommandDetail,
@@ -123,24 +123,15 @@ class CommandsView(LiveView):
             parent=self,
         )
         self.proxy = RecordFilterProxy(self.model, self)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter commands (every word must match)")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.set_filter_text)
+        self.filter = filter_box(self.proxy, "Filter commands (every word must match)")
         self.cancel_button = QPushButton("Cancel command")
         self.cancel_button.setToolTip(
             "Cancel the jobs that have not started and ask the servers to stop the running ones"
         )
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_selected)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
+        self.table = record_table(self.proxy)
         self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._command_selected)
         self.empty = QLabel("No commands yet. Actions on the other screens start them.")
         self.empty.hide()

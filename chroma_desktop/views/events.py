@@ -14,12 +14,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QTableView,
     QVBoxLayout,
 )
 from sqlalchemy.orm import Session
@@ -27,6 +24,7 @@ from sqlalchemy.orm import Session
 from agentlink.connector import LinkEvent
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.widgets.tables import filter_box, record_table
 from core.alerts import AlertChange
 from core.models import Severity
 from core.queries.events import (
@@ -104,17 +102,9 @@ class EventsView(LiveView):
         for combo in (self.server_filter, self.severity_filter, self.kind_filter):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
             combo.currentIndexChanged.connect(self._filters_changed)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter events (every word must match)")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.set_filter_text)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
+        self.filter = filter_box(self.proxy, "Filter events (every word must match)")
+        self.table = record_table(self.proxy, single=False)
         self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setWordWrap(False)
         self.status = QLabel()
         top = QHBoxLayout()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QGroupBox,
     QHBoxLayout,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
 )
 from sqlalchemy.orm import Session
@@ -31,6 +29,7 @@ from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordT
 from chroma_desktop.views.base import AppContext, LiveView
 from chroma_desktop.views.targets import GOOD, target_columns, target_table
 from chroma_desktop.widgets.actions import ObjectActions
+from chroma_desktop.widgets.tables import filter_box, record_table
 from core.queries.filesystems import (
     FilesystemRow,
     TargetRow,
@@ -81,20 +80,11 @@ class FilesystemsView(LiveView):
         self.proxy = RecordFilterProxy(self.model, self)
         self.new_button = QPushButton("New filesystem…")
         self.new_button.clicked.connect(self.open_wizard)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter filesystems (every word must match)")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.set_filter_text)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
+        self.filter = filter_box(self.proxy, "Filter filesystems (every word must match)")
+        self.table = record_table(self.proxy)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # a few rows
-        header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.empty = QLabel("No filesystems yet. Create one with “New filesystem…”.")
         self.empty.hide()

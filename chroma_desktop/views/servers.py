@@ -14,14 +14,11 @@ from datetime import datetime
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
 )
 from sqlalchemy import select
@@ -32,6 +29,7 @@ from chroma_desktop.dialogs.add_servers import AddServersDialog
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.views.base import AppContext, LiveView
 from chroma_desktop.widgets.actions import ObjectActions
+from chroma_desktop.widgets.tables import filter_box, record_table
 from core.models import Host
 from core.records import HostRecord, host_record
 from core.scheduler import ObjectChanged
@@ -100,10 +98,7 @@ class ServersView(LiveView):
             parent=self,
         )
         self.proxy = RecordFilterProxy(self.model, self)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter servers (every word must match)")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.set_filter_text)
+        self.filter = filter_box(self.proxy, "Filter servers (every word must match)")
         self.add_button = QPushButton("Add servers…")
         self.add_button.setToolTip("Pair servers by name or hostlist with their token (Ctrl+N)")
         self.add_button.clicked.connect(self.add_servers)
@@ -111,13 +106,7 @@ class ServersView(LiveView):
         self.add_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.add_shortcut.activated.connect(self.add_servers)
         self.add_dialog: AddServersDialog | None = None
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = record_table(self.proxy)
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.empty = QLabel(
             "No servers yet. Run `chroma-agent pair` on the servers, then Add servers… with "

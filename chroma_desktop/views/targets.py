@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.views.base import AppContext, LiveView
 from chroma_desktop.widgets.actions import ObjectActions
+from chroma_desktop.widgets.tables import record_table
 from core.alerts import AlertChange
 from core.queries.filesystems import TargetRow, format_bytes, target_rows
 from core.scheduler import ObjectChanged
@@ -103,15 +103,10 @@ WIDTHS = {
 
 def target_table(proxy: RecordFilterProxy) -> QTableView:
     """A dense, sortable, row-selecting table of targets."""
-    table = QTableView()
-    table.setModel(proxy)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table = record_table(proxy)
     table.setAlternatingRowColors(True)
     table.setWordWrap(False)
-    table.verticalHeader().hide()
     table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
-    table.horizontalHeader().setStretchLastSection(True)
     model = proxy.sourceModel()
     assert isinstance(model, RecordTableModel)
     for section, column in enumerate(model.columns):

@@ -13,11 +13,12 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QLineEdit, QTableView, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QVBoxLayout
 from sqlalchemy.orm import Session
 
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.widgets.tables import filter_box, record_table
 from core.models import HaStatus
 from core.queries.volumes import VolumeSummary, list_volumes
 from core.scheduler import ObjectChanged
@@ -74,18 +75,9 @@ class VolumesView(LiveView):
             parent=self,
         )
         self.proxy = RecordFilterProxy(self.model, self)
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter volumes (every word must match)")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.set_filter_text)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
+        self.filter = filter_box(self.proxy, "Filter volumes (every word must match)")
+        self.table = record_table(self.proxy)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.empty = QLabel(
             "No volumes yet. They appear when paired servers report their storage "

@@ -42,6 +42,9 @@ def test_sorting_is_by_value_with_blanks_first_and_kept_for_new_rows(qapp: Any) 
     assert names(proxy) == ["ost2", "ost10", "new"]
     model.set_rows([Row(4, "ost3", 3), *model.rows])  # a live update keeps the chosen order
     assert names(proxy) == ["ost3", "ost2", "ost10", "new"]
+    proxy.sort(-1)  # Qt's "unsorted": rows come as given again
+    model.set_rows([Row(1, "ost10", 10), Row(4, "ost3", 3)])
+    assert names(proxy) == ["ost10", "ost3"]
 
 
 def test_the_selected_row_stays_selected_when_the_table_is_sorted(qapp: Any) -> None:

@@ -1,0 +1,33 @@
+"""The table and filter box every list screen uses over a `RecordFilterProxy`.
+
+Layer: chroma_desktop. Thread: the GUI thread.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTableView
+
+from chroma_desktop.itemmodels.records import RecordFilterProxy
+
+
+def record_table(proxy: RecordFilterProxy, *, single: bool = True) -> QTableView:
+    """A sortable table showing `proxy`, selecting whole rows (one at a time when `single`),
+    with no row numbers and its last column stretched."""
+    table = QTableView()
+    table.setModel(proxy)
+    table.setSortingEnabled(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    if single:
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def filter_box(proxy: RecordFilterProxy, placeholder: str) -> QLineEdit:
+    """A text box whose words filter `proxy` as they are typed."""
+    box = QLineEdit()
+    box.setPlaceholderText(placeholder)
+    box.setClearButtonEnabled(True)
+    box.textChanged.connect(proxy.set_filter_text)
+    return box
