@@ -73,7 +73,7 @@ class LocalHost:
         command = tuple(argv)
         collector = _Collector(command)
         try:
-            process = self.reactor_or_global().spawnProcess(
+            process = self._reactor().spawnProcess(
                 collector,
                 command[0],
                 list(command),
@@ -89,7 +89,7 @@ class LocalHost:
         collector.answer = defer.Deferred(stop)
         return collector.answer
 
-    def reactor_or_global(self) -> Any:
+    def _reactor(self) -> Any:
         if self.reactor is not None:
             return self.reactor
         from twisted.internet import reactor

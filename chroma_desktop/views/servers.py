@@ -31,6 +31,7 @@ from chroma_desktop.views.base import AppContext, LiveView
 from chroma_desktop.widgets.actions import ObjectActions
 from chroma_desktop.widgets.tables import filter_box, record_table
 from core.models import Host
+from core.queries.text import when_text
 from core.records import HostRecord, host_record
 from core.scheduler import ObjectChanged
 from core.scheduler.world import HOST, LNET
@@ -50,7 +51,7 @@ DETAILS = (
 
 
 def _when(moment: datetime | None) -> str:
-    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+    return when_text(moment) or "never"  # in local time, like every other screen
 
 
 class ServersView(LiveView):

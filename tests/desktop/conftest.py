@@ -118,11 +118,8 @@ def qt_leak_check(qapp: Any) -> Iterator[None]:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
     left = [
-        w for w in QApplication.topLevelWidgets() if id(w) not in before and w.objectName() != ""
-    ]
-    left += [
         w
         for w in QApplication.topLevelWidgets()
-        if id(w) not in before and w.isVisible() and w not in left
+        if id(w) not in before and (w.objectName() or w.isVisible())
     ]
     assert not left, f"widgets left open: {[type(w).__name__ for w in left]}"
