@@ -23,19 +23,17 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, Protocol, TypeVar
+from typing import Final, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from agentlink.reports import GarbledReportError, parse_push
 from core.errors import ChromaError
 from core.observations import LogLine as ReportedLogLine
-from core.observations import RecordsReported, StatSample, SyslogSeverity
+from core.observations import Observation, RecordsReported, StatSample, SyslogSeverity
 from stats.logs import LogLine, LogStore, MessageClass, TailPage
 from stats.store import SeriesKind, StatsStore, StoreConfig
 
@@ -266,7 +264,7 @@ class HistoryUnavailableError(ChromaError):
 
 class _ReportSource(Protocol):
     def add_report_handler(
-        self, kind: str, handler: Callable[[Session, str, dict[str, Any]], None]
+        self, kind: str, handler: Callable[[Session, str, Observation], None]
     ) -> None: ...
 
 
@@ -348,13 +346,9 @@ class History:
 
     # --- ingest ---------------------------------------------------------------------------------
 
-    def _on_records(self, session: Session, host: str, body: dict[str, Any]) -> None:
+    def _on_records(self, session: Session, host: str, report: Observation) -> None:
         """Database worker: hand the report's records to the history thread. Never raises: the
         report's other consumers come after this one."""
-        try:
-            report = parse_push(host, body, received_at=datetime.now(UTC))
-        except GarbledReportError:
-            return  # the manager has published it already
         if not isinstance(report, RecordsReported) or self._closed:
             return
         with suppress(RuntimeError):  # closing: the stores take nothing more

@@ -45,7 +45,7 @@ from core.alerts import AlertEngine
 from core.database import Database
 from core.dbworker import DatabaseWorker
 from core.models import Host
-from core.observations import LustreReported
+from core.observations import LustreReported, Observation
 from core.ports import ActionResult, Clock, SecretStore, SystemClock
 from core.scheduler import JobChanged, Scheduler
 from core.scheduler.service import LEASE_RETRY_S, SchedulerService
@@ -55,8 +55,9 @@ from plugins.runner import apply_agent_report
 
 T = TypeVar("T")
 Listener = Callable[[object], None]
-ReportHandler = Callable[[Session, str, dict[str, Any]], None]
-"""(session, the server's address, the report's body), on the database worker."""
+ReportHandler = Callable[[Session, str, Observation], None]
+"""(session, the server's address, the report as parsed once by `parse_push`), on the database
+worker."""
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,7 @@ class Manager:
             if host_id is not None:
                 self._publish(apply_agent_report(session, host_id, kind, body))
         for handler in self._report_handlers.get(kind, ()):
-            handler(session, host, body)
+            handler(session, host, observation)
 
     def _late_outcome(self, host: str, result: ActionResult) -> None:
         self._publish(LateOutcome(host, result))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from agentlink.reports import parse_push
 from chroma_desktop.history import CPU, MEMORY, History, Subject, SubjectKind
 from core.errors import ChromaError
 from stats.logs import LogStore, LogStoreFullError
@@ -145,7 +147,7 @@ class _Reports:
 
     def push(self, host: str, records: list[dict[str, Any]]) -> None:
         body = {"kind": "records", "records": [[n, r] for n, r in enumerate(records, 1)]}
-        self.handlers["records"](None, host, body)
+        self.handlers["records"](None, host, parse_push(host, body, received_at=datetime.now(UTC)))
 
 
 def _log(t: float, message: str, severity: str = "info") -> dict[str, Any]:
