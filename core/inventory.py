@@ -165,7 +165,7 @@ class InodeOptions:
     inode_count: int | None = None
 
 
-def _check_volume_usable(volume: Volume) -> None:
+def check_volume_usable(volume: Volume) -> None:
     users = [t.name for t in volume.targets if t.is_live]
     if users:
         raise ConflictError(f"Volume {volume.display_name} is already used by {users[0]}.")
@@ -180,7 +180,7 @@ def _check_volume_usable(volume: Volume) -> None:
         )
 
 
-def _serving_nodes(volume: Volume) -> list[VolumeNode]:
+def serving_nodes(volume: Volume) -> list[VolumeNode]:
     """The primary node first, then every used failover node on a live server."""
     nodes = [n for n in volume.live_nodes() if n.host.is_live]
     primary = next((n for n in nodes if n.primary), nodes[0])
@@ -196,7 +196,7 @@ def _mounts_for(target: Target, volume: Volume) -> list[TargetMount]:
             mount_point=target.default_mount_point,
             failover_order=order,
         )
-        for order, node in enumerate(_serving_nodes(volume))
+        for order, node in enumerate(serving_nodes(volume))
     ]
 
 
@@ -211,7 +211,7 @@ def create_target(
 ) -> Target:
     """A new, unformatted target on `volume`, with its mounts; MDT/OST take the filesystem's
     next index unless one is given."""
-    _check_volume_usable(volume)
+    check_volume_usable(volume)
     validate_inode_options(
         inode_size=inode.inode_size,
         bytes_per_inode=inode.bytes_per_inode,
@@ -221,7 +221,7 @@ def create_target(
     if kind == TargetKind.MGT:
         if filesystem is not None or index is not None:
             raise ValidationError("MGT", volume.display_name, "an MGT has no filesystem or index")
-        primary_host = _serving_nodes(volume)[0].host
+        primary_host = serving_nodes(volume)[0].host
         if any(
             m.target.kind == TargetKind.MGT and m.target.is_live for m in primary_host.target_mounts
         ):
@@ -292,7 +292,7 @@ def create_filesystem(
             "volumes", sorted(repeated), "each volume can hold only one target; pick it once"
         )
     for volume in chosen:
-        _check_volume_usable(volume)
+        check_volume_usable(volume)
     if mgs is not None:
         if not mgs.is_live or mgs.kind != TargetKind.MGT:
             raise ValidationError("MGS", mgs.name, "choose a live MGT")

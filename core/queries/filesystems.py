@@ -128,7 +128,7 @@ def format_bytes(size: int | None) -> str:
 
 def _usable(volume: Volume) -> bool:
     try:
-        inventory._check_volume_usable(volume)
+        inventory.check_volume_usable(volume)
     except ConflictError:
         return False
     return True
@@ -149,7 +149,7 @@ def usable_volumes(session: Session) -> list[VolumeChoice]:
     for volume in volumes:
         if not _usable(volume):
             continue
-        nodes = inventory._serving_nodes(volume)
+        nodes = inventory.serving_nodes(volume)
         choices.append(
             VolumeChoice(
                 id=volume.id,
