@@ -166,6 +166,8 @@ class InodeOptions:
 
 
 def check_volume_usable(volume: Volume) -> None:
+    """ConflictError unless `volume` can take a new target: no live target uses it, a managed
+    server sees it, and a volume seen by several servers has its primary chosen."""
     users = [t.name for t in volume.targets if t.is_live]
     if users:
         raise ConflictError(f"Volume {volume.display_name} is already used by {users[0]}.")
