@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication
 
 from chroma_desktop.bridge import Bridge
 from chroma_desktop.failures import Failure, describe_failure
+from chroma_desktop.logfile import start_log_file
 from chroma_desktop.window import MainWindow
 from core.paths import app_paths
 
@@ -108,12 +109,16 @@ class DesktopSession:
         from chroma_desktop.demo import start_demo_cluster
         from chroma_desktop.history import History
         from chroma_desktop.manager import Manager
+        from chroma_desktop.settings import load_settings
         from chroma_desktop.views import view_class
         from core.database import open_database
         from core.fakes import MemorySecretStore
 
         view_class("Dashboard")  # the first screen's code loads here, not on the GUI thread
         paths = app_paths().ensure()
+        settings = load_settings(paths.config_dir)
+        if settings.problem is not None:
+            self.bridge.failed.emit(describe_failure("chroma-desktop", settings.problem))
         database = open_database()
         reactor_thread = ReactorThread()
         secrets = MemorySecretStore() if self.demo else KeyringSecretStore()
@@ -123,6 +128,8 @@ class DesktopSession:
         history = History(
             Path(paths.data_dir),
             on_error=lambda error: bridge.failed.emit(describe_failure("chroma-desktop", error)),
+            budgets=settings.settings.budgets,
+            settings_dir=paths.config_dir,
         )
         history.attach(manager)
         simulator = None
@@ -173,6 +180,7 @@ def run_gui(*, demo: bool) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Chroma Desktop")
     app.setDesktopFileName("chroma-desktop")
+    start_log_file("chroma-desktop")
     bridge = Bridge()
     window = MainWindow(bridge, subtitle="demo cluster (simulated)" if demo else None)
     bridge.subscribe(

@@ -12,6 +12,10 @@ the agents' reports never see it.
 Series are named (object, metric): a target's series by its Lustre label ("demofs-OST0001"), so
 its history follows it through a failover; a server's ("node" and "lnet" subjects) by its
 address; any other subject (the MGS) as "<subject>@<address>".
+
+Storage budgets (`chroma_desktop.settings.StorageBudgets`): the stores are opened with them, they
+are applied again every RETENTION_EVERY_S while reports arrive, and `set_budgets` saves and
+applies new ones at once; `storage()` reads out what is kept against them.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Final, Protocol, TypeVar
@@ -31,11 +35,13 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
+from chroma_desktop.settings import StorageBudgets, load_settings, save_settings
 from core.errors import ChromaError
 from core.observations import LogLine as ReportedLogLine
 from core.observations import Observation, RecordsReported, StatSample, SyslogSeverity
-from stats.logs import LogLine, LogStore, MessageClass, TailPage
+from stats.logs import LogLine, LogStore, LogUsage, MessageClass, TailPage
 from stats.store import SeriesKind, StatsStore, StoreConfig
+from stats.store import Usage as StatsUsage
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 THREAD_NAME: Final = "chroma-history"
+RETENTION_EVERY_S: Final = 600.0
+"""How often, while reports arrive, what is over the storage budgets is dropped."""
 STATS_DIR: Final = "stats"
 LOGS_FILE: Final = Path("logs") / "logs.sqlite"
 
@@ -250,6 +258,39 @@ class Series:
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0), None, None, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class TargetFigures:
+    """A target's latest figures, NaN when unknown: bandwidth (OSTs), space used, and metadata
+    operations per second (MDTs)."""
+
+    read_bps: float
+    write_bps: float
+    used_pct: float
+    metadata_ops: float
+
+
+LIVE_FOR_S: Final = 120
+"""Figures older than this are not shown as a target's current ones."""
+_FIGURE_METRICS: Final = (
+    "read_bytes",
+    "write_bytes",
+    "kbytesfree",
+    "kbytestotal",
+    *METADATA_OPERATIONS,
+)
+
+
+@dataclass(frozen=True)
+class StorageReadout:
+    """What the history stores keep against their budgets (a store that did not open is None
+    and its problem is said)."""
+
+    budgets: StorageBudgets
+    stats: StatsUsage | None
+    logs: LogUsage | None
+    problems: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class LogPage:
     """Lines found (newest first) and the tail cursor that follows them."""
@@ -281,8 +322,12 @@ class History:
         *,
         on_error: Callable[[ChromaError], None] | None = None,
         stats_config: StoreConfig | None = None,
+        budgets: StorageBudgets | None = None,
+        settings_dir: Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.budgets = budgets or StorageBudgets()
+        self._settings_dir = settings_dir
         self._on_error = on_error or (lambda error: log.error("%s", error))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=THREAD_NAME)
         self._closed = False
@@ -293,6 +338,7 @@ class History:
         self._failing: set[str] = set()
         self._ids: dict[tuple[str, str], int] = {}
         self._objects: dict[str, ObjectKind] = {}
+        self._next_retention = 0.0
         self.ready: Future[None] = self._executor.submit(self._open, stats_config)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -311,12 +357,14 @@ class History:
         self._executor.shutdown(wait=True)
 
     def _open(self, config: StoreConfig | None) -> None:
+        if config is None:
+            config = StoreConfig(size_budget=self.budgets.stats_bytes)
         try:
             self._stats = StatsStore.open(self.data_dir / STATS_DIR, config)
         except Exception as error:  # shown, and charts say why they are empty
             self._unavailable[_STATS] = self._fail_open(_STATS, self.data_dir / STATS_DIR, error)
         try:
-            self._logs = LogStore(self.data_dir / LOGS_FILE)
+            self._logs = LogStore(self.data_dir / LOGS_FILE, policy=self.budgets.log_policy)
         except Exception as error:
             self._unavailable[_LOGS] = self._fail_open(_LOGS, self.data_dir / LOGS_FILE, error)
 
@@ -373,6 +421,52 @@ class History:
                 for line in logs
             ]
             self._guard(_LOGS, lambda: store.append(host, records))
+        if time.monotonic() >= self._next_retention:
+            self._next_retention = time.monotonic() + RETENTION_EVERY_S
+            self._apply_budgets()
+
+    # --- storage budgets ------------------------------------------------------------------------
+
+    def storage(self) -> Future[StorageReadout]:
+        """What each store keeps and takes on disk, against its budget."""
+        return self._submit(self._readout)
+
+    def set_budgets(self, budgets: StorageBudgets) -> Future[StorageReadout]:
+        """Keep history within `budgets` from now on, applied at once (the oldest history goes
+        first) and saved in the settings (when this History has a settings directory) so the
+        next start keeps them; returns the readout after. Nothing changes when saving fails."""
+
+        def work() -> StorageReadout:
+            if self._settings_dir is not None:
+                settings = load_settings(self._settings_dir).settings
+                save_settings(self._settings_dir, replace(settings, budgets=budgets))
+            self.budgets = budgets
+            if self._logs is not None:
+                self._logs.set_policy(budgets.log_policy)
+            if self._stats is not None:
+                self._stats.set_size_budget(budgets.stats_bytes)
+            self._apply_budgets()
+            return self._readout()
+
+        return self._submit(work)
+
+    def _apply_budgets(self) -> None:
+        """History thread: drop what is over the budgets (also every RETENTION_EVERY_S of
+        ingest, so a desktop left running for months stays within them)."""
+        if self._logs is not None:
+            logs = self._logs
+            self._guard(_LOGS, lambda: logs.apply_retention(time.time()))
+        if self._stats is not None:
+            stats = self._stats
+            self._guard(_STATS, lambda: stats.set_size_budget(self.budgets.stats_bytes))
+
+    def _readout(self) -> StorageReadout:
+        return StorageReadout(
+            budgets=self.budgets,
+            stats=self._stats.usage() if self._stats is not None else None,
+            logs=self._logs.usage() if self._logs is not None else None,
+            problems=tuple(str(error) for error in self._unavailable.values()),
+        )
 
     def _guard(self, what: str, work: Callable[[], object]) -> None:
         """Run a write; its first failure in a row is told, the rest only logged."""
@@ -493,6 +587,36 @@ class History:
             return float(finite[-1]) if finite.size else math.nan
 
         return self._submit(work)
+
+    def target_figures(self) -> Future[dict[str, TargetFigures]]:
+        """The latest figures of every target that reported, by its Lustre label; NaN where a
+        figure was not reported in the last LIVE_FOR_S (for the Targets table's live columns)."""
+        return self._submit(self._target_figures)
+
+    def _target_figures(self) -> dict[str, TargetFigures]:
+        store = self._stats_store()
+        names = [o for o, kind in self._objects.items() if kind in (ObjectKind.OST, ObjectKind.MDT)]
+        keys = [(o, m) for o in names for m in _FIGURE_METRICS if (o, m) in self._ids]
+        if not keys:
+            return {}
+        ts, values = store.latest([self._ids[k] for k in keys])
+        values = np.where(ts >= _now() - LIVE_FOR_S, values, np.nan)
+        latest = dict(zip(keys, values.tolist(), strict=True))
+
+        def figure(name: str, metric: str) -> float:
+            return latest.get((name, metric), math.nan)
+
+        found = {}
+        for name in names:
+            free, total = figure(name, "kbytesfree"), figure(name, "kbytestotal")
+            ops = [v for m in METADATA_OPERATIONS if not math.isnan(v := figure(name, m))]
+            found[name] = TargetFigures(
+                read_bps=figure(name, "read_bytes"),
+                write_bps=figure(name, "write_bytes"),
+                used_pct=100.0 * (1.0 - free / total) if total > 0 else math.nan,
+                metadata_ops=sum(ops) if ops else math.nan,
+            )
+        return found
 
     def search_logs(
         self,

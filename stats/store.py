@@ -35,7 +35,7 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -559,6 +559,12 @@ class StatsStore:
         assert self._state.part_end is not None
         self._state.built[0] = self._state.part_end - PARTITION
         self._build_due()
+        self._apply_retention()
+
+    def set_size_budget(self, size_budget: int | None) -> None:
+        """Keep at most `size_budget` bytes on disk from now on (None: no limit), applied at
+        once: the oldest segments of the finest tier go first, as at every checkpoint."""
+        self.config = replace(self.config, size_budget=size_budget)
         self._apply_retention()
 
     def checkpoint(self) -> None:

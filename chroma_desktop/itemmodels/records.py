@@ -44,6 +44,9 @@ class Column(Generic[R]):
     numeric: bool = False
     """Right-aligned, as numbers are in every spreadsheet."""
     header_tip: str | None = None
+    live: bool = False
+    """Shows figures kept beside the records (live stats), not the record itself: left out of
+    the filter text, and repainted by `live_values_changed`."""
 
 
 class RecordTableModel(QAbstractTableModel, Generic[R]):
@@ -87,6 +90,18 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         self.beginResetModel()
         self._rows, self._keys, self.search_texts = rows, keys, texts
         self.endResetModel()
+
+    def live_values_changed(self) -> None:
+        """The figures the live columns show changed: repaint those columns, and sort again
+        when the table is sorted by one of them."""
+        live = [i for i, column in enumerate(self.columns) if column.live]
+        if not live or not self._rows:
+            return
+        if self._sorting is not None and self._sorting[0] in live:
+            self.sort(*self._sorting)
+            return
+        last = len(self._rows) - 1
+        self.dataChanged.emit(self.index(0, live[0]), self.index(last, live[-1]))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort by a column's key, in Python, once per key: a Qt sort through `lessThan` asks
@@ -180,7 +195,9 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
     # --- inside ---------------------------------------------------------------------------------
 
     def _search_text(self, row: R) -> str:
-        return "\t".join(_display(column.text(row)) for column in self.columns).casefold()
+        return "\t".join(
+            _display(column.text(row)) for column in self.columns if not column.live
+        ).casefold()
 
     def _brush(self, name: str) -> QBrush:
         brush = self._brushes.get(name)

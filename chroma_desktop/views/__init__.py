@@ -24,6 +24,7 @@ VIEWS: tuple[tuple[str, str], ...] = (
     ("Events", "events:EventsView"),
     ("Logs", "logs:LogsView"),
     ("Charts", "charts:ChartsView"),
+    ("Storage", "storage:StorageView"),
 )
 VIEW_TITLES: tuple[str, ...] = tuple(title for title, _ in VIEWS)
 

@@ -119,10 +119,15 @@ class LiveView(QWidget):
         if self.is_stale_after(event):
             self.refresh()
 
+    def load(self, on_result: Callable[[Any], None], on_error: Callable[[Failure], None]) -> None:
+        """Start reading the view's data off the GUI thread: `fetch` on the database worker. A
+        view whose data lives elsewhere (the history stores) starts its own read instead."""
+        self.context.query(self.fetch, on_result, owner=self, on_error=on_error)
+
     def _reload_now(self) -> None:
         self._reload_timer.setInterval(self.RELOAD_DELAY_MS)
         self._stale, self._loading = False, True
-        self.context.query(self.fetch, self._loaded, owner=self, on_error=self._load_failed)
+        self.load(self._loaded, self._load_failed)
 
     def _loaded(self, data: Any) -> None:
         self._loading = False

@@ -5,12 +5,20 @@ Layer: chroma_desktop. Thread: the GUI thread (rows read on the database worker 
 `core.queries.filesystems.target_rows`). Built for 10,000 targets: cells are computed from
 frozen records only when painted, and filtering matches the text each row was given once
 (`RecordFilterProxy`), so typing in the filter costs one pass over precomputed strings. A target
-running away from its primary server shows its active server in amber.
+running away from its primary server shows its active server in amber. The live columns (read
+and write bandwidth, space used, metadata operations) are each target's latest figures from the
+history stores, read on their thread every FIGURES_EVERY_MS while the screen is shown; they are
+not part of the filter text, since they change under the admin's typing.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import math
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -20,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from chroma_desktop.history import TargetFigures
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.views.base import AppContext, LiveView
 from chroma_desktop.widgets.actions import ObjectActions
@@ -32,6 +41,9 @@ from core.states import TargetState
 from plugins.runner import PluginOutcome
 
 GOOD, WARN, BAD = "#1e7e34", "#a66a00", "#b02a1a"
+FIGURES_EVERY_MS: Final = 5_000
+"""How often the live columns are read again while the screen is shown."""
+NO_FIGURES: Final = TargetFigures(math.nan, math.nan, math.nan, math.nan)
 _STATE_COLOURS = {
     TargetState.MOUNTED: GOOD,
     TargetState.UNMOUNTED: BAD,
@@ -53,6 +65,64 @@ def _active_colour(row: TargetRow) -> str | None:
 
 def _recovery(row: TargetRow) -> str:
     return "recovering" if row.recovering else ""
+
+
+def _rate_text(value: float) -> str:
+    return "" if math.isnan(value) else f"{format_bytes(round(value))}/s"
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def figure_columns(figures: Mapping[str, TargetFigures]) -> list[Column[TargetRow]]:
+    """Live columns: each target's latest figures from the history stores, looked up in
+    `figures` (kept up to date by the view) by the target's name."""
+
+    def of(row: TargetRow) -> TargetFigures:
+        return figures.get(row.name, NO_FIGURES)
+
+    def live(
+        title: str,
+        text: Callable[[TargetFigures], str],
+        value: Callable[[TargetFigures], float],
+        tip: str,
+    ) -> Column[TargetRow]:
+        return Column(
+            title,
+            lambda row: text(of(row)),
+            sort_key=lambda row: _number(value(of(row))),
+            numeric=True,
+            header_tip=tip,
+            live=True,
+        )
+
+    return [
+        live(
+            "Read",
+            lambda f: _rate_text(f.read_bps),
+            lambda f: f.read_bps,
+            "Bytes read per second, now",
+        ),
+        live(
+            "Write",
+            lambda f: _rate_text(f.write_bps),
+            lambda f: f.write_bps,
+            "Bytes written per second, now",
+        ),
+        live(
+            "Used",
+            lambda f: "" if math.isnan(f.used_pct) else f"{f.used_pct:.0f} %",
+            lambda f: f.used_pct,
+            "Share of the target's space in use",
+        ),
+        live(
+            "Ops/s",
+            lambda f: "" if math.isnan(f.metadata_ops) else f"{f.metadata_ops:,.0f}",
+            lambda f: f.metadata_ops,
+            "Metadata operations per second (MDTs), now",
+        ),
+    ]
 
 
 def target_columns(*, with_filesystem: bool) -> list[Column[TargetRow]]:
@@ -97,6 +167,10 @@ WIDTHS = {
     "Failover": 120,
     "Volume": 280,
     "Size": 80,
+    "Read": 85,
+    "Write": 85,
+    "Used": 55,
+    "Ops/s": 70,
 }
 """Fixed column widths: measuring 10,000 rows' contents would cost more than it shows."""
 
@@ -123,9 +197,15 @@ class TargetsView(LiveView):
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(context)
+        self.figures: dict[str, TargetFigures] = {}
         self.model: RecordTableModel[TargetRow] = RecordTableModel(
-            target_columns(with_filesystem=True), key=lambda t: t.id, parent=self
+            target_columns(with_filesystem=True) + figure_columns(self.figures),
+            key=lambda t: t.id,
+            parent=self,
         )
+        self._figures_timer = QTimer(self)
+        self._figures_timer.setInterval(FIGURES_EVERY_MS)
+        self._figures_timer.timeout.connect(self.read_figures)
         self.proxy = RecordFilterProxy(self.model, self)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText(
@@ -160,6 +240,35 @@ class TargetsView(LiveView):
 
     def fetch(self, session: Session) -> list[TargetRow]:
         return target_rows(session)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.read_figures()
+        self._figures_timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._figures_timer.stop()
+        super().hideEvent(event)
+
+    def read_figures(self) -> None:
+        """Ask the history stores for every target's latest figures (on their thread)."""
+        history = self.context.history
+        if history is None:
+            return
+        self.context.bridge.deliver(
+            # a store that cannot be read was told once when it failed to open: blank columns
+            history.target_figures(),
+            self._show_figures,
+            owner=self,
+            on_error=lambda _: None,
+        )
+
+    def _show_figures(self, figures: dict[str, TargetFigures]) -> None:
+        if figures == self.figures:
+            return
+        self.figures.clear()
+        self.figures.update(figures)
+        self.model.live_values_changed()
 
     def show_data(self, data: list[TargetRow]) -> None:
         self.model.set_rows(data)

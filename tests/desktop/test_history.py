@@ -189,3 +189,47 @@ def test_only_lustre_messages_are_lustre_and_lustreerror_lines_in_search_and_tai
         assert errors == []
     finally:
         store.close()
+
+
+def _stat(t: float, subject: str, metric: str, value: float) -> dict[str, Any]:
+    return {"kind": "stat", "t": t, "subject": subject, "metric": metric, "value": value}
+
+
+def test_each_targets_latest_figures_are_its_rates_space_and_metadata_operations(
+    tmp_path: Path,
+) -> None:
+    store = History(tmp_path / "data")
+    reports = _Reports()
+    store.attach(reports)
+    now = float(int(time.time()))
+    try:
+        for step, t in enumerate((now - 20, now - 10)):
+            reports.push(
+                "10.0.0.2:988",
+                [
+                    _stat(t, "fs1-OST0000", "read_bytes", 1e9 + step * 10 * 2**20),
+                    _stat(t, "fs1-OST0000", "write_bytes", 5e8 + step * 10 * 2**10),
+                    _stat(t, "fs1-OST0000", "kbytestotal", 1000.0),
+                    _stat(t, "fs1-OST0000", "kbytesfree", 250.0),
+                ],
+            )
+            reports.push(
+                "10.0.0.1:988",
+                [
+                    _stat(t, "fs1-MDT0000", "open", 100.0 + step * 500),
+                    _stat(t, "fs1-MDT0000", "close", 100.0 + step * 300),
+                    _stat(t, "fs1-MDT0000", "kbytestotal", 0.0),
+                    _stat(t - 3600, "fs1-MDT0000", "kbytesfree", 0.0),
+                ],
+            )
+        figures = store.target_figures().result(timeout=WAIT_S)
+    finally:
+        store.close()
+    ost, mdt = figures["fs1-OST0000"], figures["fs1-MDT0000"]
+    assert ost.read_bps == pytest.approx(2**20)  # 10 MiB over 10 s
+    assert ost.write_bps == pytest.approx(2**10)
+    assert ost.used_pct == pytest.approx(75.0)
+    assert np.isnan(ost.metadata_ops)
+    assert mdt.metadata_ops == pytest.approx(80.0)  # (500 + 300) operations over 10 s
+    assert np.isnan(mdt.read_bps)
+    assert np.isnan(mdt.used_pct)  # no size reported, and a free count an hour old

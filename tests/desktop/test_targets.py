@@ -4,12 +4,14 @@ at 10,000 rows, sorts by size as numbers, and says where a target runs away from
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 
 from chroma_desktop.bridge import Bridge
+from chroma_desktop.history import TargetFigures
 from chroma_desktop.views.base import AppContext
 from chroma_desktop.views.targets import WARN, TargetsView
 from core.models import TargetKind
@@ -111,3 +113,36 @@ def test_sizes_sort_as_numbers_and_a_failed_over_target_stands_out(view: Targets
     assert cells(view.proxy, "Recovery") == [""]
     view.filter.setText("fs00-OST0003")
     assert cells(view.proxy, "Recovery") == ["recovering"]
+
+
+def test_live_figures_show_beside_each_target_and_the_busiest_sort_first(
+    view: TargetsView,
+) -> None:
+    view.show_data(many_targets(filesystems=1, osts=20))
+    columns = [c.title for c in view.model.columns]
+    assert columns[-4:] == ["Read", "Write", "Used", "Ops/s"]
+    assert set(cells(view.proxy, "Write")) == {""}  # nothing reported yet
+
+    figures = {
+        f"fs00-OST{i:04x}": TargetFigures(i * 2**20, (20 - i) * 2**20, 5.0 * i, math.nan)
+        for i in range(20)
+    }
+    figures["fs00-MDT0000"] = TargetFigures(math.nan, math.nan, 12.4, 3456.0)
+    view._show_figures(figures)
+    view.filter.setText("fs00-OST0003")
+    assert cells(view.proxy, "Read") == ["3.0 MiB/s"]
+    assert cells(view.proxy, "Write") == ["17.0 MiB/s"]
+    assert cells(view.proxy, "Used") == ["15 %"]
+    view.filter.setText("MiB/s")  # figures change every few seconds: the filter ignores them
+    assert view.proxy.rowCount() == 0
+    view.filter.setText("mdt")
+    assert cells(view.proxy, "Ops/s") == ["3,456"]
+    assert cells(view.proxy, "Used") == ["12 %"]
+
+    view.filter.setText("")
+    view.table.sortByColumn(columns.index("Write"), Qt.SortOrder.DescendingOrder)
+    assert cells(view.proxy, "Name")[:2] == ["fs00-OST0000", "fs00-OST0001"]
+    # new figures: the table sorted by Write sorts again
+    view._show_figures({**figures, "fs00-OST0013": TargetFigures(0.0, 2**30, 1.0, math.nan)})
+    assert cells(view.proxy, "Name")[0] == "fs00-OST0013"
+    assert cells(view.proxy, "Write")[0] == "1.0 GiB/s"
