@@ -604,7 +604,7 @@ class History:
         latest = dict(zip(keys, values.tolist(), strict=True))
 
         def figure(name: str, metric: str) -> float:
-            return latest.get((name, metric), math.nan)
+            return float(latest.get((name, metric), math.nan))
 
         found = {}
         for name in names:
