@@ -40,7 +40,7 @@ from core.errors import ChromaError
 from core.observations import LogLine as ReportedLogLine
 from core.observations import Observation, RecordsReported, StatSample, SyslogSeverity
 from stats.logs import LogLine, LogStore, LogUsage, MessageClass, TailPage
-from stats.store import SeriesKind, StatsStore, StoreConfig
+from stats.store import OstBalance, SeriesKind, StatsStore, StoreConfig
 from stats.store import Usage as StatsUsage
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,15 @@ class Series:
     @classmethod
     def nothing(cls) -> Series:
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0), None, None, 0)
+
+
+@dataclass(frozen=True)
+class OstFill:
+    """Each OST's share of space used (0..1, NaN unknown), in the order of `names`, with the
+    mean, the emptiest, the fullest and the spread between them."""
+
+    names: tuple[str, ...]
+    balance: OstBalance
 
 
 @dataclass(frozen=True, slots=True)
@@ -585,6 +594,24 @@ class History:
             series = self._measure(subject, measure, _now() - 120, _now(), 12)
             finite = series.avg[np.isfinite(series.avg)]
             return float(finite[-1]) if finite.size else math.nan
+
+        return self._submit(work)
+
+    def ost_fill(self, subject: Subject) -> Future[OstFill]:
+        """How full each OST of `subject` (a filesystem, or everything) is now, and the spread
+        between the emptiest and the fullest: the OST balance heat map."""
+
+        def work() -> OstFill:
+            osts = sorted(
+                o
+                for o in self._objects_of(subject, ObjectKind.OST)
+                if (o, "kbytesfree") in self._ids and (o, "kbytestotal") in self._ids
+            )
+            balance = self._stats_store().ost_balance(
+                [self._ids[(o, "kbytesfree")] for o in osts],
+                [self._ids[(o, "kbytestotal")] for o in osts],
+            )
+            return OstFill(tuple(osts), balance)
 
         return self._submit(work)
 

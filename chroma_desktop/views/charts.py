@@ -4,7 +4,8 @@ window — 5 minutes to a week — live, or zoomed and panned into the past with
 Layer: chroma_desktop. Thread: the GUI thread. What has history comes from the history thread
 (`History.subjects`), server names from the database worker (`fetch`), the series themselves
 through a `ChartFeed` per plot at the plot's pixel width. A live chart asks again every
-window/60 (at least 5 s) while the screen is shown.
+window/60 (at least 5 s) while the screen is shown. For a filesystem, or everything, the OST
+balance heat map below the charts shows how full each OST is now.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from agentlink.connector import LinkEvent
 from chroma_desktop.charts import WINDOWS, TimeSeriesPlot, TimeWindow
+from chroma_desktop.charts.balance import OstBalanceMap
 from chroma_desktop.charts.feed import NO_HISTORY, ChartFeed
 from chroma_desktop.failures import Failure
-from chroma_desktop.history import Subject, SubjectKind
+from chroma_desktop.history import OstFill, Subject, SubjectKind
 from chroma_desktop.views.base import AppContext, LiveView
 from core.models import Host
 
@@ -61,6 +63,10 @@ class ChartsView(LiveView):
         layout.addLayout(bar)
         layout.addWidget(self.status)
         layout.addWidget(self.plots_box, 1)
+        self.balance = OstBalanceMap()
+        self.balance.hide()
+        layout.addWidget(self.balance)
+        self._asking_balance = False
         self.plots: list[TimeSeriesPlot] = []
         self.feeds: list[ChartFeed] = []
         self._timer = QTimer(self)
@@ -153,6 +159,9 @@ class ChartsView(LiveView):
             plot.deleteLater()
         self.plots, self.feeds = [], []
         subject = self.subject
+        self.balance.setVisible(
+            subject is not None and subject.kind in (SubjectKind.ALL, SubjectKind.FILESYSTEM)
+        )
         if subject is None:
             return
         for measure in subject.measures:
@@ -187,6 +196,26 @@ class ChartsView(LiveView):
         if self.isVisible():
             for feed in self.feeds:
                 feed.refresh()
+            self._refresh_balance()
+
+    def _refresh_balance(self) -> None:
+        history, subject = self.context.history, self.subject
+        if history is None or subject is None or self._asking_balance:
+            return
+        if not self.balance.isVisibleTo(self):
+            return
+        self._asking_balance = True
+
+        def shown(fill: OstFill) -> None:
+            self._asking_balance = False
+            if subject == self.subject:
+                self.balance.show_fill(fill)
+
+        def failed(failure: Failure) -> None:
+            self._asking_balance = False
+            self.status.setText(failure.message)
+
+        self.context.bridge.deliver(history.ost_fill(subject), shown, owner=self, on_error=failed)
 
     def _tick(self) -> None:
         self._ask_subjects()

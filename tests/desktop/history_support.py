@@ -4,10 +4,13 @@ fixture's manager, and a way to make a simulated server log something."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agentlink.reports import parse_push
 from chroma_desktop.bridge import Bridge
 from chroma_desktop.history import History
 from chroma_desktop.views.base import AppContext
@@ -29,3 +32,17 @@ def reboot(site: Site, server: str) -> None:
     """Crash and restore a simulated server: it boots again and logs its boot lines."""
     for fault in ("crash", "restore"):
         site.manager.reactor_thread.call_and_wait(lambda f=fault: site.cluster.fault(server, f))
+
+
+class ReportFeed:
+    """Stands in for the manager: hands reports to the handler `History.attach` registered."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Any] = {}
+
+    def add_report_handler(self, kind: str, handler: Any) -> None:
+        self.handlers[kind] = handler
+
+    def push(self, host: str, records: list[dict[str, Any]]) -> None:
+        body = {"kind": "records", "records": [[n, r] for n, r in enumerate(records, 1)]}
+        self.handlers["records"](None, host, parse_push(host, body, received_at=datetime.now(UTC)))

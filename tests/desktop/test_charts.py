@@ -3,6 +3,8 @@ zooming with the mouse leaves live mode for the history."""
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +14,14 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from chroma_desktop.bridge import Bridge
+from chroma_desktop.charts.balance import CELL_PX, GAP_PX, fill_colour
 from chroma_desktop.failures import Failure
-from chroma_desktop.history import History, Subject, SubjectKind
+from chroma_desktop.history import History, ObjectKind, Subject, SubjectKind
 from chroma_desktop.views.base import AppContext
 from chroma_desktop.views.charts import ChartsView
 from stats.store import StatsStore
 from tests.desktop.conftest import WAIT_S, Site
-from tests.desktop.history_support import context
+from tests.desktop.history_support import ReportFeed, context
 
 WAIT_MS = int(WAIT_S * 1000)
 __all__ = ["context"]  # the fixture
@@ -95,3 +98,56 @@ def test_a_stats_store_in_use_elsewhere_is_a_message_and_the_charts_say_why_they
         history.close()
     finally:
         holder.close()
+
+
+def test_a_filesystems_ost_balance_heat_map_shows_each_osts_fill_and_the_spread(
+    qtbot: Any, tmp_path: Path, site: Site, qt_leak_check: None
+) -> None:
+    history = History(tmp_path / "data")
+    reports = ReportFeed()
+    history.attach(reports)
+    now = time.time()
+    fills = {"fs1-OST0000": 0.25, "fs1-OST0001": 0.5, "fs1-OST0002": 0.9, "fs2-OST0000": 0.1}
+    for name, used in fills.items():
+        reports.push(
+            "10.0.0.2:988",
+            [
+                {"kind": "stat", "t": now, "subject": name, "metric": "kbytestotal",
+                 "value": 1000.0},
+                {"kind": "stat", "t": now, "subject": name, "metric": "kbytesfree",
+                 "value": 1000.0 * (1 - used)},
+            ],
+        )  # fmt: skip
+    view = ChartsView(AppContext(site.manager, Bridge(), actor="alice", history=history))
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    try:
+        fs1 = Subject(SubjectKind.FILESYSTEM, "fs1")
+        qtbot.waitUntil(lambda: fs1 in view.subjects(), timeout=WAIT_MS)
+        view.choose(fs1)
+        assert view.balance.isVisible()
+        qtbot.waitUntil(lambda: "3 OSTs" in view.balance.summary.text(), timeout=WAIT_MS)
+        assert view.balance.summary.text() == (
+            "OST balance of 3 OSTs: 55 % used on average, 25 % to 90 % (spread 65 points); "
+            "fullest fs1-OST0002."
+        )
+        cells = view.balance.cells
+        third = (2 * (CELL_PX + GAP_PX) + GAP_PX + 1, GAP_PX + 1)
+        assert cells.cell_at(*third) == 2
+        assert cells.cell_at(3 * (CELL_PX + GAP_PX) + GAP_PX + 1, GAP_PX + 1) is None
+        image = cells.grab().toImage()
+        assert image.pixelColor(*third).name() == fill_colour(0.9).name()
+
+        view.choose(Subject(SubjectKind.TARGET, "fs1-OST0000", ObjectKind.OST))
+        assert not view.balance.isVisible()
+    finally:
+        history.close()
+
+
+def test_fill_colours_run_from_green_through_amber_to_red() -> None:
+    assert fill_colour(0.0).name() == "#2e7d32"
+    assert fill_colour(0.6).name() == "#f9a825"
+    assert fill_colour(1.0).name() == fill_colour(1.7).name() == "#c62828"
+    assert fill_colour(math.nan).name() == "#c8c8c8"
+    assert fill_colour(0.3).greenF() > fill_colour(0.9).greenF()

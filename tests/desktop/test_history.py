@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from agentlink.reports import parse_push
 from chroma_desktop.history import CPU, MEMORY, History, Subject, SubjectKind
 from core.errors import ChromaError
 from stats.logs import LogStore, LogStoreFullError
 from stats.store import StatsStore
 from tests.desktop.conftest import WAIT_S, Site, wait_for
-from tests.desktop.history_support import reboot
+from tests.desktop.history_support import ReportFeed, reboot
 
 
 @pytest.fixture
@@ -136,20 +134,6 @@ def test_a_full_disk_is_told_once_and_the_statistics_go_on(
     assert server in store.subjects().result(timeout=WAIT_S)  # statistics stored all the same
 
 
-class _Reports:
-    """Stands in for the manager: hands reports to the handler `History.attach` registered."""
-
-    def __init__(self) -> None:
-        self.handlers: dict[str, Any] = {}
-
-    def add_report_handler(self, kind: str, handler: Any) -> None:
-        self.handlers[kind] = handler
-
-    def push(self, host: str, records: list[dict[str, Any]]) -> None:
-        body = {"kind": "records", "records": [[n, r] for n, r in enumerate(records, 1)]}
-        self.handlers["records"](None, host, parse_push(host, body, received_at=datetime.now(UTC)))
-
-
 def _log(t: float, message: str, severity: str = "info") -> dict[str, Any]:
     return {
         "kind": "log",
@@ -166,7 +150,7 @@ def test_only_lustre_messages_are_lustre_and_lustreerror_lines_in_search_and_tai
 ) -> None:
     errors: list[ChromaError] = []
     store = History(tmp_path / "data", on_error=errors.append)
-    reports = _Reports()
+    reports = ReportFeed()
     store.attach(reports)
     now = time.time()
     try:
@@ -199,7 +183,7 @@ def test_each_targets_latest_figures_are_its_rates_space_and_metadata_operations
     tmp_path: Path,
 ) -> None:
     store = History(tmp_path / "data")
-    reports = _Reports()
+    reports = ReportFeed()
     store.attach(reports)
     now = float(int(time.time()))
     try:
