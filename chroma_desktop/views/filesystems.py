@@ -1,6 +1,6 @@
 """Filesystems: every filesystem with its state, MGS, MDTs, OSTs and size; for the selected one
-the command clients mount it with, its targets and what can be done to it; and the wizard that
-creates a new one.
+the command clients mount it with, its targets, what can be done to it and its conf params
+editor; and the wizard that creates a new one.
 
 Layer: chroma_desktop. Thread: the GUI thread (rows read on the database worker by
 `core.queries.filesystems`). The mount command is built from the MGS servers' NIDs, so it
@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from chroma_desktop.dialogs.conf_params import ConfParamsDialog
 from chroma_desktop.dialogs.create_filesystem import CreateFilesystemDialog
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
-from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.views.base import AppContext, LiveView, hide_when_read_only
 from chroma_desktop.views.targets import GOOD, target_columns, target_table
 from chroma_desktop.widgets.actions import ObjectActions
 from chroma_desktop.widgets.tables import filter_box, record_table
@@ -80,6 +81,7 @@ class FilesystemsView(LiveView):
         self.proxy = RecordFilterProxy(self.model, self)
         self.new_button = QPushButton("New filesystem…")
         self.new_button.clicked.connect(self.open_wizard)
+        hide_when_read_only(context, self.new_button)
         self.filter = filter_box(self.proxy, "Filter filesystems (every word must match)")
         self.table = record_table(self.proxy)
         self.table.setWordWrap(False)
@@ -101,11 +103,18 @@ class FilesystemsView(LiveView):
         self.targets_proxy = RecordFilterProxy(self.targets_model, self)
         self.targets_table = target_table(self.targets_proxy)
         self.object_actions = ObjectActions(context)
+        self.conf_params_button = QPushButton("Conf params…")
+        self.conf_params_button.setToolTip(
+            "Lustre parameters of this filesystem and its targets: see, change and apply them"
+        )
+        self.conf_params_button.clicked.connect(self.open_conf_params)
+        self.conf_params: ConfParamsDialog | None = None
         self.detail = QGroupBox()
         mount_row = QHBoxLayout()
         mount_row.addWidget(QLabel("Clients mount it with:"))
         mount_row.addWidget(self.mount_command, 1)
         mount_row.addWidget(self.copy_button)
+        mount_row.addWidget(self.conf_params_button)
         detail_layout = QVBoxLayout(self.detail)
         detail_layout.addLayout(mount_row)
         detail_layout.addWidget(self.targets_table, 1)
@@ -176,6 +185,30 @@ class FilesystemsView(LiveView):
         filesystem = self.selected()
         if filesystem is not None and filesystem.mount_command is not None:
             QGuiApplication.clipboard().setText(filesystem.mount_command)
+
+    # --- conf params ----------------------------------------------------------------------------
+
+    def open_conf_params(self) -> ConfParamsDialog | None:
+        """The conf params editor of the selected filesystem (the open one, if any)."""
+        filesystem = self.selected()
+        if filesystem is None:
+            return None
+        if self.conf_params is not None and self.conf_params.filesystem_id == filesystem.id:
+            self.conf_params.raise_()
+            return self.conf_params
+        if self.conf_params is not None:
+            self.conf_params.reject()
+        self.conf_params = dialog = ConfParamsDialog(
+            self.context, filesystem.id, filesystem.name, self
+        )
+        dialog.finished.connect(lambda _result: self._conf_params_closed(dialog))
+        dialog.open()
+        return dialog
+
+    def _conf_params_closed(self, dialog: QDialog) -> None:
+        dialog.deleteLater()
+        if self.conf_params is dialog:
+            self.conf_params = None
 
     # --- the wizard -----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from chroma_desktop.dialogs.plan import PlanDialog
@@ -44,12 +44,48 @@ def _request_state(scheduler: Scheduler, *, ref: Ref, state: str, actor: str) ->
     return scheduler.request_state(ref, state, actor=actor, confirmed=True)
 
 
-def _preview_job(scheduler: Scheduler, *, ref: Ref, kind: str) -> PlanPreview:
+def preview_job(scheduler: Scheduler, *, ref: Ref, kind: str) -> PlanPreview:
     return scheduler.preview_job(kind, ref)
 
 
-def _request_job(scheduler: Scheduler, *, ref: Ref, kind: str, actor: str) -> int:
+def request_job(scheduler: Scheduler, *, ref: Ref, kind: str, actor: str) -> int:
     return scheduler.request_job(kind, ref, actor=actor, confirmed=True)
+
+
+class PlannedRequest(QObject):
+    """One way to ask for a change: the scheduler's plan first, shown in a `PlanDialog` over
+    `parent`, and the command started (confirmed, since the admin saw what it does) only when
+    the admin accepts; `started` then carries its id, as does the bridge's `command_started`."""
+
+    started = Signal(int)
+
+    def __init__(self, context: AppContext, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.parent_widget = parent
+        self.dialog: PlanDialog | None = None
+
+    def run(
+        self, preview: Callable[[Scheduler], PlanPreview], request: Callable[[Scheduler], int]
+    ) -> None:
+        self.context.schedule(preview, lambda plan: self._show_plan(plan, request), owner=self)
+
+    def _show_plan(self, plan: PlanPreview, request: Callable[[Scheduler], int]) -> None:
+        self.dialog = dialog = PlanDialog(plan, self.parent_widget)
+        dialog.finished.connect(lambda result: self._decided(dialog, result, request))
+        dialog.open()
+
+    def _decided(
+        self, dialog: PlanDialog, result: int, request: Callable[[Scheduler], int]
+    ) -> None:
+        dialog.deleteLater()
+        self.dialog = None
+        if result == QDialog.DialogCode.Accepted:
+            self.context.schedule(request, self._started, owner=self)
+
+    def _started(self, command_id: int) -> None:
+        self.started.emit(command_id)
+        self.context.bridge.command_started.emit(command_id)
 
 
 class ObjectActions(QWidget):
@@ -66,8 +102,14 @@ class ObjectActions(QWidget):
         self._layout.addWidget(self.note)
         self._layout.addStretch(1)
         self.buttons: dict[str, QPushButton] = {}
-        self.plan_dialog: PlanDialog | None = None
+        self.planner = PlannedRequest(context, self)
+        self.planner.started.connect(self.command_started)
         context.bridge.subscribe(self, self._on_event)
+
+    @property
+    def plan_dialog(self) -> PlanDialog | None:
+        """The plan shown, until the admin accepts or closes it."""
+        return self.planner.dialog
 
     def set_subject(self, ref: Ref | None, name: str = "") -> None:
         """Show the actions of `ref` (None: nothing selected)."""
@@ -75,6 +117,9 @@ class ObjectActions(QWidget):
         self._clear()
         if ref is None:
             self.note.setText("")
+            return
+        if self.context.read_only:
+            self.note.setText("Read-only archive: nothing can be done here.")
             return
         self.note.setText("Finding what it can do …")
         self.context.schedule(
@@ -109,8 +154,8 @@ class ObjectActions(QWidget):
         for job in options.jobs:
             self._add_button(
                 job.verb,
-                partial(_preview_job, ref=ref, kind=job.kind),
-                partial(_request_job, ref=ref, kind=job.kind, actor=actor),
+                partial(preview_job, ref=ref, kind=job.kind),
+                partial(request_job, ref=ref, kind=job.kind, actor=actor),
                 tip=job.confirmation or "",
             )
         self.note.setText("" if self.buttons else f"Nothing can be done to {self.name} now.")
@@ -125,28 +170,6 @@ class ObjectActions(QWidget):
     ) -> None:
         button = QPushButton(verb)
         button.setToolTip(tip)
-        button.clicked.connect(lambda: self._plan(preview, request))
+        button.clicked.connect(lambda: self.planner.run(preview, request))
         self._layout.insertWidget(self._layout.count() - 1, button)
         self.buttons[verb] = button
-
-    def _plan(
-        self, preview: Callable[[Scheduler], PlanPreview], request: Callable[[Scheduler], int]
-    ) -> None:
-        self.context.schedule(preview, lambda plan: self._show_plan(plan, request), owner=self)
-
-    def _show_plan(self, plan: PlanPreview, request: Callable[[Scheduler], int]) -> None:
-        self.plan_dialog = dialog = PlanDialog(plan, self)
-        dialog.finished.connect(lambda result: self._decided(dialog, result, request))
-        dialog.open()
-
-    def _decided(
-        self, dialog: PlanDialog, result: int, request: Callable[[Scheduler], int]
-    ) -> None:
-        dialog.deleteLater()
-        self.plan_dialog = None
-        if result == QDialog.DialogCode.Accepted:
-            self.context.schedule(request, self._started, owner=self)
-
-    def _started(self, command_id: int) -> None:
-        self.command_started.emit(command_id)
-        self.context.bridge.command_started.emit(command_id)

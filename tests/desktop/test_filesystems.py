@@ -190,6 +190,56 @@ def test_the_wizard_creates_a_filesystem_that_comes_up_with_its_targets_mounted(
     assert targets.select(f"{FSNAME}-OST0001")
     qtbot.waitUntil(lambda: "Stop" in " ".join(targets.object_actions.buttons), timeout=WAIT_MS)
 
+    # the conf params editor: a value breaking the catalogue's rule is refused and nothing is
+    # saved; a good one is saved, pending, then applied to the servers through its plan
+    view = window.show_view(FilesystemsView)
+    assert isinstance(view, FilesystemsView)
+    assert view.select(FSNAME)
+    editor = view.open_conf_params()
+    assert editor is not None
+    qtbot.waitUntil(lambda: editor.sheet is not None, timeout=WAIT_MS)
+    assert [editor.subject_box.itemText(i) for i in range(editor.subject_box.count())] == [
+        FSNAME,
+        f"{FSNAME}-MDT0000",
+        f"{FSNAME}-OST0000",
+        f"{FSNAME}-OST0001",
+    ]
+    assert not editor.apply_button.isEnabled()  # nothing saved is waiting
+    assert editor.select(FSNAME, "sys.timeout")
+    editor.value.setText("soon")
+    editor.set_value()
+    editor.save()
+    qtbot.waitUntil(lambda: "is not valid" in editor.status.text(), timeout=WAIT_MS)
+    assert "sys.timeout 'soon'" in editor.status.text()
+    assert editor.save_button.isEnabled()  # the edit is kept, to be corrected
+    editor.value.setText("100")
+    editor.set_value()
+    assert editor.select(FSNAME, "sys.timeout")
+    assert editor.selected() is not None and editor.selected().value == "100"
+    assert "100 (unsaved)" in cells(editor.proxy, "Value")
+    editor.save()
+    qtbot.waitUntil(lambda: "saved as version" in editor.status.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: editor.apply_button.isEnabled(), timeout=WAIT_MS)
+    assert "default (pending)" in cells(editor.proxy, "On the servers")
+    qtbot.mouseClick(editor.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: editor.planner.dialog is not None, timeout=WAIT_MS)
+    plan = editor.planner.dialog
+    assert plan is not None
+    plan.jobs_view.setCurrentIndex(plan.jobs_model.index(0, 0))
+    assert f"{FSNAME}.sys.timeout" in plan.commands.toPlainText()
+    qtbot.mouseClick(plan.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Applying: command" in editor.status.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "applied the values" in editor.status.text(), timeout=CREATE_MS)
+    qtbot.waitUntil(
+        lambda: editor.sheet is not None and not editor.sheet.pending, timeout=WAIT_MS
+    )
+    assert editor.select(FSNAME, "sys.timeout")
+    assert (
+        cells(editor.proxy, "On the servers")[cells(editor.proxy, "Parameter").index("sys.timeout")]
+        == "100"
+    )
+    editor.reject()
+
 
 @pytest.mark.parametrize(
     ("name", "shown"),
