@@ -230,9 +230,7 @@ def test_the_wizard_creates_a_filesystem_that_comes_up_with_its_targets_mounted(
     qtbot.mouseClick(plan.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Applying: command" in editor.status.text(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "applied the values" in editor.status.text(), timeout=CREATE_MS)
-    qtbot.waitUntil(
-        lambda: editor.sheet is not None and not editor.sheet.pending, timeout=WAIT_MS
-    )
+    qtbot.waitUntil(lambda: editor.sheet is not None and not editor.sheet.pending, timeout=WAIT_MS)
     assert editor.select(FSNAME, "sys.timeout")
     assert (
         cells(editor.proxy, "On the servers")[cells(editor.proxy, "Parameter").index("sys.timeout")]
