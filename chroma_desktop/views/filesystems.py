@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from chroma_desktop.dialogs.conf_params import ConfParamsDialog
 from chroma_desktop.dialogs.create_filesystem import CreateFilesystemDialog
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
-from chroma_desktop.views.base import AppContext, LiveView, hide_when_read_only
+from chroma_desktop.views.base import AppContext, LiveView
 from chroma_desktop.views.targets import GOOD, target_columns, target_table
 from chroma_desktop.widgets.actions import ObjectActions
 from chroma_desktop.widgets.tables import filter_box, record_table
@@ -81,7 +81,6 @@ class FilesystemsView(LiveView):
         self.proxy = RecordFilterProxy(self.model, self)
         self.new_button = QPushButton("New filesystem…")
         self.new_button.clicked.connect(self.open_wizard)
-        hide_when_read_only(context, self.new_button)
         self.filter = filter_box(self.proxy, "Filter filesystems (every word must match)")
         self.table = record_table(self.proxy)
         self.table.setWordWrap(False)

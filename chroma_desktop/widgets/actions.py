@@ -118,9 +118,6 @@ class ObjectActions(QWidget):
         if ref is None:
             self.note.setText("")
             return
-        if self.context.read_only:
-            self.note.setText("Read-only archive: nothing can be done here.")
-            return
         self.note.setText("Finding what it can do …")
         self.context.schedule(
             lambda scheduler: _options(scheduler, ref),
