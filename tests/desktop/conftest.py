@@ -4,6 +4,7 @@ leaves a window or dialog behind."""
 
 from __future__ import annotations
 
+import gc
 import queue
 import time
 from collections.abc import Callable, Iterator
@@ -107,13 +108,27 @@ def window(qtbot: Any, site: Site, qt_leak_check: None) -> Iterator[Any]:
     site.manager.listeners.remove(bridge.publish)
 
 
+def _running_timers() -> list[Any]:
+    """Every QTimer Python knows of that is still alive and running."""
+    import shiboken6
+    from PySide6.QtCore import QTimer
+
+    return [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, QTimer) and shiboken6.isValid(o) and o.isActive()
+    ]
+
+
 @pytest.fixture
 def qt_leak_check(qapp: Any) -> Iterator[None]:
-    """Fails the test if a top-level window or dialog outlives it."""
+    """Fails the test if a top-level window or dialog outlives it, or a timer it started is
+    still running once its widgets are closed (a closed screen must stop polling)."""
     from PySide6.QtCore import QCoreApplication, QEvent
     from PySide6.QtWidgets import QApplication
 
     before = set(map(id, QApplication.topLevelWidgets()))
+    timers_before = set(map(id, _running_timers()))
     yield
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
@@ -123,3 +138,6 @@ def qt_leak_check(qapp: Any) -> Iterator[None]:
         if id(w) not in before and (w.objectName() or w.isVisible())
     ]
     assert not left, f"widgets left open: {[type(w).__name__ for w in left]}"
+    running = [t for t in _running_timers() if id(t) not in timers_before]
+    owners = [type(t.parent()).__name__ if t.parent() is not None else "nothing" for t in running]
+    assert not running, f"timers still running, owned by: {owners}"
