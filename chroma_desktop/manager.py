@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from twisted.internet import task
 
@@ -45,7 +45,7 @@ from core.alerts import AlertEngine
 from core.database import Database
 from core.dbworker import DatabaseWorker
 from core.models import Host
-from core.observations import LustreReported, Observation
+from core.observations import LustreReported, Observation, RecordsMissed, RecordsReported
 from core.ports import ActionResult, Clock, SecretStore, SystemClock
 from core.scheduler import JobChanged, Scheduler
 from core.scheduler.service import LEASE_RETRY_S, SchedulerService
@@ -105,6 +105,9 @@ class Manager:
         self.alerts = AlertEngine(database, self.clock)
         self._ticking: task.LoopingCall | None = None
         self._closing_links: set[str] = set()
+        self._stopped = False
+        self._journal_positions: dict[str, int] = {}
+        """Each paired server's `Host.records_delivered` when its link was set up."""
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -120,6 +123,12 @@ class Manager:
         )
 
     def stop(self) -> None:
+        """Close the links, give up the scheduler's lease and end the database worker; a
+        second call does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
+
         def stop_links() -> Any:
             if self.links is not None:
                 self._closing_links.update(self.links.connected)  # no "server offline" for us
@@ -141,6 +150,7 @@ class Manager:
             on_event=self._link_event,
             on_push=self._pushed,
             retry=self._link_retry,
+            last_record=lambda host: self._journal_positions.get(host, 0),
         )
         self._ticking = task.LoopingCall(lambda: self.worker.submit(self._tick))
         self._ticking.clock = reactor
@@ -245,12 +255,12 @@ class Manager:
         session.flush()
         return PairedServer(host.id, key, name, paired.fingerprint)
 
-    @staticmethod
-    def _paired_endpoints(session: Session) -> list[AgentEndpoint]:
+    def _paired_endpoints(self, session: Session) -> list[AgentEndpoint]:
         endpoints = []
         for host in session.scalars(
             select(Host).where(Host.deleted_at.is_(None), Host.cert_fingerprint.is_not(None))
         ):
+            self._journal_positions[host.address] = host.records_delivered
             address = parse_server_address(host.address)
             endpoints.append(
                 AgentEndpoint(
@@ -302,6 +312,27 @@ class Manager:
                 self._publish(apply_agent_report(session, host_id, kind, body))
         for handler in self._report_handlers.get(kind, ()):
             handler(session, host, observation)
+        self._record_journal_position(session, host, observation)
+
+    @staticmethod
+    def _record_journal_position(session: Session, host: str, observation: Observation) -> None:
+        """Remember the newest journal record taken in, in the same unit of work as the report:
+        a restarted desktop asks the agent for what came after it (at most the records handed
+        to the history stores in their last second before a crash are lost, never doubled)."""
+        if isinstance(observation, RecordsReported):
+            seqs = [r.seq for r in observation.stats] + [r.seq for r in observation.logs]
+            if not seqs:
+                return
+            newest = max(seqs)
+        elif isinstance(observation, RecordsMissed):
+            newest = observation.after + observation.missed
+        else:
+            return
+        session.execute(
+            update(Host)
+            .where(Host.address == host, Host.deleted_at.is_(None))
+            .values(records_delivered=newest)
+        )
 
     def _late_outcome(self, host: str, result: ActionResult) -> None:
         self._publish(LateOutcome(host, result))

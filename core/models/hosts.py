@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, SoftDeleted, Stateful, enum_column, unique_where
@@ -62,6 +62,9 @@ class Host(SoftDeleted, Stateful, Base):
     cert_fingerprint: Mapped[str | None] = mapped_column(String(95))
     """SHA-256 of the agent's certificate, pinned at pairing."""
     agent_version: Mapped[str | None] = mapped_column(String(64))
+    records_delivered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """The number of the newest record of the agent's journal taken in (stats and syslog): a
+    restarted desktop fetches what came after it, never the same lines twice."""
     boot_time: Mapped[datetime | None]
     last_contact: Mapped[datetime | None]
 

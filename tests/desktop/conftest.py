@@ -39,6 +39,8 @@ class Site:
     cluster: SimulatedCluster
     network: SimulatedNetwork
     events: queue.Queue[Any]
+    secrets: MemorySecretStore
+    """Where the manager's CA keys are: a second manager with them is the same desktop."""
 
     def address(self, server: str) -> str:
         return f"127.0.0.1:{self.network.ports[server]}"
@@ -68,9 +70,10 @@ def _start_site(
         return cluster, network
 
     cluster, network = reactor_thread.call_and_wait(start)
+    secrets = MemorySecretStore()
     manager = Manager(
         database,
-        MemorySecretStore(),
+        secrets,
         tmp_path / "config",
         reactor_thread,
         link_retry=lambda attempt: 0.1,
@@ -78,7 +81,7 @@ def _start_site(
     events: queue.Queue[Any] = queue.Queue()
     manager.listeners.append(events.put)
     manager.start()
-    yield Site(manager, cluster, network, events)
+    yield Site(manager, cluster, network, events, secrets)
     manager.stop()
     reactor_thread.call_and_wait(network.stop)
 

@@ -8,10 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from agentlink.connector import LinkEvent, LinkState, PairingFailedError
+from chroma_desktop.manager import Manager
 from core.errors import ValidationError
 from core.models import Host, LNetConfiguration, VolumeNode
+from core.observations import RecordsReported
 from core.scheduler import LNET
 from tests.desktop.conftest import TOKEN, WAIT_S, wait_for
+from tests.desktop.history_support import reboot
 
 
 def test_paired_servers_are_driven_by_the_scheduler_and_followed_by_their_reports(site):
@@ -72,3 +75,45 @@ def test_pairing_errors_are_reported_not_raised_on_the_wrong_thread(site):
         manager.pair_server(f"127.0.0.1:{network.ports['sim-mds2']}", "not-a-token").result(
             timeout=WAIT_S
         )
+
+
+def test_a_restarted_desktop_takes_in_each_journal_record_once(site, tmp_path, reactor_thread):
+    """Stats and syslog lines are numbered in the agent's journal; the desktop keeps how far it
+    got, so after a restart it fetches what came later, and never stores the same line twice."""
+    first = site.manager
+    seen_first: list[int] = []
+    first.add_report_handler(
+        "records", lambda session, host, report: seen_first.extend(_seqs(report))
+    )
+    address = site.pair("sim-mds1").address
+
+    def position() -> int:
+        with first.database.session() as session:
+            return session.scalar(select(Host.records_delivered).where(Host.address == address))
+
+    wait_for(lambda: position() > 0 and seen_first, "records taken in")
+    first.stop()
+    kept = position()
+    assert kept == max(seen_first)
+    reboot(site, "sim-mds1")  # boot lines logged while no desktop runs
+
+    second = Manager(first.database, site.secrets, tmp_path / "config", reactor_thread)
+    seen_second: list[int] = []
+    boot_lines: list[str] = []
+
+    def taken_in(session: object, host: str, report: RecordsReported) -> None:
+        seen_second.extend(_seqs(report))
+        boot_lines.extend(line.message for line in report.logs if "Started" in line.message)
+
+    second.add_report_handler("records", taken_in)
+    second.start()
+    try:
+        wait_for(lambda: boot_lines, "the lines logged while the desktop was down")
+        assert seen_second and min(seen_second) == kept + 1
+        assert not set(seen_first) & set(seen_second)
+    finally:
+        second.stop()
+
+
+def _seqs(report: RecordsReported) -> list[int]:
+    return [r.seq for r in report.stats] + [r.seq for r in report.logs]
