@@ -23,6 +23,7 @@ it into queued signals, the CLI prints it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from core import inventory
 from core.alerts import AlertEngine
 from core.database import Database
 from core.dbworker import DatabaseWorker
+from core.errors import ChromaError
 from core.models import Host
 from core.observations import LustreReported, Observation, RecordsMissed, RecordsReported
 from core.ports import ActionResult, Clock, SecretStore, SystemClock
@@ -54,6 +56,7 @@ from core.version import installed_version
 from plugins.runner import apply_agent_report
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 Listener = Callable[[object], None]
 ReportHandler = Callable[[Session, str, Observation], None]
 """(session, the server's address, the report as parsed once by `parse_push`), on the database
@@ -78,6 +81,18 @@ class LateOutcome:
 
 class SchedulerNotRunningError(RuntimeError):
     """Another desktop runs the scheduler of this database (or none has started yet)."""
+
+
+class ReportNotTakenError(ChromaError):
+    """A consumer of agents' reports (the history stores, a plugin) failed on one; the others
+    still took it."""
+
+    def __init__(self, host: str, kind: str, error: Exception) -> None:
+        super().__init__(
+            f"A {kind} report from {host} was not taken in everywhere ({type(error).__name__}: "
+            f"{error}).",
+            hint="The rest of the desktop took it; the details are in the desktop's log.",
+        )
 
 
 class Manager:
@@ -311,7 +326,11 @@ class Manager:
             if host_id is not None:
                 self._publish(apply_agent_report(session, host_id, kind, body))
         for handler in self._report_handlers.get(kind, ()):
-            handler(session, host, observation)
+            try:
+                handler(session, host, observation)
+            except Exception as error:  # the next handlers and the journal position go on
+                log.exception("a %s report handler failed on %s's report", kind, host)
+                self._publish(ReportNotTakenError(host, kind, error))
         self._record_journal_position(session, host, observation)
 
     @staticmethod

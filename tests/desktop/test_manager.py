@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from agentlink.connector import LinkEvent, LinkState, PairingFailedError
-from chroma_desktop.manager import Manager
+from chroma_desktop.manager import Manager, ReportNotTakenError
 from core.errors import ValidationError
 from core.models import Host, LNetConfiguration, VolumeNode
 from core.observations import RecordsReported
@@ -117,3 +117,18 @@ def test_a_restarted_desktop_takes_in_each_journal_record_once(site, tmp_path, r
 
 def _seqs(report: RecordsReported) -> list[int]:
     return [r.seq for r in report.stats] + [r.seq for r in report.logs]
+
+
+def test_a_report_consumer_that_fails_is_told_and_the_others_still_take_the_report(site):
+    def broken(session: object, host: str, report: object) -> None:
+        raise OSError("disk on fire")
+
+    taken: list[int] = []
+    site.manager.add_report_handler("records", broken)
+    site.manager.add_report_handler("records", lambda s, h, report: taken.extend(_seqs(report)))
+    site.pair("sim-mds1")
+    wait_for(lambda: taken, "the records taken in by the second consumer")
+    while not isinstance(event := site.events.get(timeout=WAIT_S), ReportNotTakenError):
+        pass
+    assert "records report from 127.0.0.1:" in event.message
+    assert "OSError: disk on fire" in event.message
