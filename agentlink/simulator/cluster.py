@@ -13,6 +13,7 @@ saves once more.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -64,8 +65,11 @@ class SimulatedCluster:
         clock: IReactorTime,
         wall: Callable[[], float] = time.time,
         state_dir: Path | None = None,
+        speed: float = 1.0,
     ) -> None:
-        self._world = World(model, clock, wall)
+        if not (speed > 0 and math.isfinite(speed)):
+            raise SimulatorStateError(f"a speed of {speed} is not possible: give a number above 0")
+        self._world = World(model, clock, wall, speed)
         for hostname in model.servers:
             self._world.servers[hostname] = SimulatedServer(self._world, hostname)
         self._state_dir = state_dir
@@ -80,10 +84,12 @@ class SimulatedCluster:
         seed: int = 0,
         server_count: int = DEFAULT_SERVER_COUNT,
         state_dir: Path | None = None,
+        speed: float = 1.0,
     ) -> SimulatedCluster:
-        """A new cluster laid out from the seed (saved at once when there is a state dir)."""
+        """A new cluster laid out from the seed (saved at once when there is a state dir);
+        its commands take the real tools' time divided by `speed`."""
         model = build_layout(seed=seed, server_count=server_count, now=wall())
-        cluster = cls(model, clock=clock, wall=wall, state_dir=state_dir)
+        cluster = cls(model, clock=clock, wall=wall, state_dir=state_dir, speed=speed)
         if state_dir is not None:
             cluster.save()
         return cluster
@@ -97,6 +103,7 @@ class SimulatedCluster:
         wall: Callable[[], float] = time.time,
         seed: int | None = None,
         server_count: int | None = None,
+        speed: float = 1.0,
     ) -> SimulatedCluster:
         """The cluster saved in `state_dir`, or a new one (seed 0 and 8 servers unless given).
 
@@ -111,6 +118,7 @@ class SimulatedCluster:
                 seed=0 if seed is None else seed,
                 server_count=DEFAULT_SERVER_COUNT if server_count is None else server_count,
                 state_dir=state_dir,
+                speed=speed,
             )
         if seed is not None and seed != model.seed:
             raise SimulatorStateError(
@@ -122,7 +130,7 @@ class SimulatedCluster:
                 f"{state_dir} holds a cluster of {len(model.servers)} servers, not "
                 f"{server_count}; use another state directory for a different cluster"
             )
-        return cls(model, clock=clock, wall=wall, state_dir=state_dir)
+        return cls(model, clock=clock, wall=wall, state_dir=state_dir, speed=speed)
 
     # --- what it holds -------------------------------------------------------------------------
 

@@ -109,6 +109,9 @@ class World:
     model: ClusterModel
     clock: IReactorTime
     wall: Callable[[], float]
+    speed: float = 1.0
+    """How many times faster than the real tools commands and recoveries finish (tests and
+    impatient demos); 1.0 is real time."""
     servers: dict[str, SimulatedServer] = field(default_factory=dict)
     observers: list[Observer] = field(default_factory=list)
     dirty: bool = False
@@ -222,7 +225,7 @@ class SimulatedServer:
             self._world.changed()
         seconds = self._duration(command) * (SLOW_FACTOR if state.slow else 1.0)
         self._pending[answer] = self._world.clock.callLater(
-            seconds, self._finish, answer, command, failing
+            seconds / self._world.speed, self._finish, answer, command, failing
         )
         return answer
 
@@ -636,7 +639,7 @@ class SimulatedServer:
             f"client{'s' if clients != 1 else ''} reconnect"
         )
         self._recovering[lun.serial] = self._world.clock.callLater(
-            seconds, self._end_recovery, lun, label, clients, evicted, seconds
+            seconds / self._world.speed, self._end_recovery, lun, label, clients, evicted, seconds
         )
 
     def _end_recovery(

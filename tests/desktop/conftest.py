@@ -49,14 +49,21 @@ class Site:
         return self.manager.pair_server(self.address(server), TOKEN).result(timeout=WAIT_S)
 
 
-def _start_site(
-    tmp_path: Path, reactor_thread: ReactorThread, database: Database, servers: int
+def start_site(
+    tmp_path: Path,
+    reactor_thread: ReactorThread,
+    database: Database,
+    servers: int,
+    *,
+    speed: float = 1.0,
 ) -> Iterator[Site]:
+    """`servers` simulated servers (commands `speed` times faster than the real tools) and a
+    started manager on `database`."""
     reactor = reactor_thread.reactor
 
     def start() -> tuple[SimulatedCluster, SimulatedNetwork]:
         cluster = SimulatedCluster.open(
-            tmp_path / "sim", clock=reactor, server_count=servers, seed=3
+            tmp_path / "sim", clock=reactor, server_count=servers, seed=3, speed=speed
         )
         network = SimulatedNetwork(
             cluster,
@@ -91,7 +98,7 @@ def site(
     tmp_path: Path, reactor_thread: ReactorThread, sqlite_database: Database
 ) -> Iterator[Site]:
     """Two simulated servers (an HA pair), nothing paired yet, and a started manager."""
-    yield from _start_site(tmp_path, reactor_thread, sqlite_database, 2)
+    yield from start_site(tmp_path, reactor_thread, sqlite_database, 2)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from core.database import Database
 from core.models import Event, Filesystem, Target, TargetMount, VolumeNode
 from core.observations import LustreReported
 from core.scheduler import FILESYSTEM, TARGET
-from tests.desktop.conftest import WAIT_S, Site, _start_site, wait_for
+from tests.desktop.conftest import WAIT_S, Site, start_site, wait_for
 
 FSNAME = "fs2"
 
@@ -77,7 +77,7 @@ def handmade(
     tmp_path: Path, reactor_thread: ReactorThread, sqlite_database: Database
 ) -> Iterator[tuple[Site, dict[str, str]]]:
     devices = make_filesystem_by_hand(tmp_path / "sim")
-    for site in _start_site(tmp_path, reactor_thread, sqlite_database, 2):
+    for site in start_site(tmp_path, reactor_thread, sqlite_database, 2):
         yield site, devices
 
 

@@ -4,23 +4,25 @@ name Lustre would refuse stopped in the wizard with Lustre's rule beside the fie
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from zope.interface import implementer
 
+from agentlink.runtime import ReactorThread
 from chroma_desktop.dialogs.create_filesystem import CreateFilesystemDialog
 from chroma_desktop.dialogs.plan import PlanDialog
 from chroma_desktop.itemmodels.records import RecordFilterProxy
 from chroma_desktop.views.filesystems import FilesystemsView
 from chroma_desktop.views.targets import TargetsView
 from chroma_desktop.window import MainWindow
+from core.database import Database
 from core.models import HaStatus
 from core.queries.filesystems import VolumeChoice
-from tests.desktop.conftest import WAIT_S, Site
+from tests.desktop.conftest import WAIT_S, Site, start_site
 
 WAIT_MS = int(WAIT_S * 1000)
 CREATE_MS = 90_000
@@ -30,30 +32,12 @@ HURRY = 20.0
 OST format takes the simulator 40 s, which would make this the slowest test of the suite."""
 
 
-@implementer(IReactorTime)
-class _Hurried:
-    """The reactor's time, with every delay `HURRY` times shorter."""
-
-    def __init__(self, reactor: IReactorTime) -> None:
-        self._reactor = reactor
-
-    def seconds(self) -> float:
-        return self._reactor.seconds()
-
-    def callLater(self, delay: float, call: Any, *args: Any, **kwargs: Any) -> IDelayedCall:
-        return self._reactor.callLater(delay / HURRY, call, *args, **kwargs)
-
-    def getDelayedCalls(self) -> Any:
-        return self._reactor.getDelayedCalls()
-
-
 @pytest.fixture
-def hurried_site(site: Site) -> Site:
-    """The `site`, its simulated servers running commands `HURRY` times faster (the cluster
-    offers no time scale of its own yet, so its world's clock is swapped before any command)."""
-    world = site.cluster._world
-    world.clock = _Hurried(world.clock)
-    return site
+def site(
+    tmp_path: Path, reactor_thread: ReactorThread, sqlite_database: Database
+) -> Iterator[Site]:
+    """Two simulated servers (an HA pair) running their commands HURRY times faster."""
+    yield from start_site(tmp_path, reactor_thread, sqlite_database, 2, speed=HURRY)
 
 
 def cells(proxy: RecordFilterProxy, title: str) -> list[str]:
@@ -81,9 +65,8 @@ def open_wizard(qtbot: Any, window: MainWindow) -> tuple[FilesystemsView, Create
 
 
 def test_the_wizard_creates_a_filesystem_that_comes_up_with_its_targets_mounted(
-    qtbot: Any, window: MainWindow, hurried_site: Site
+    qtbot: Any, window: MainWindow, site: Site
 ) -> None:
-    site = hurried_site
     view, wizard = open_wizard(qtbot, window)
     assert not wizard.plan_button.isEnabled()
     site.pair("sim-mds1")
