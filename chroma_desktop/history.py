@@ -517,7 +517,13 @@ class History:
     # --- reads (any thread; the work runs on the history thread) -------------------------------
 
     def _submit(self, work: Callable[[], T]) -> Future[T]:
-        return self._executor.submit(work)
+        """`work` on the history thread; once closed, a Future failed with why."""
+        try:
+            return self._executor.submit(work)
+        except RuntimeError:  # the executor is shut down: a late read from a closing screen
+            closed: Future[T] = Future()
+            closed.set_exception(_closed_error("history"))
+            return closed
 
     def subjects(self) -> Future[tuple[Subject, ...]]:
         """What has history: every server, target and filesystem reported since start."""

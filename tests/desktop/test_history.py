@@ -217,3 +217,10 @@ def test_each_targets_latest_figures_are_its_rates_space_and_metadata_operations
     assert mdt.metadata_ops == pytest.approx(80.0)  # (500 + 300) operations over 10 s
     assert np.isnan(mdt.read_bps)
     assert np.isnan(mdt.used_pct)  # no size reported, and a free count an hour old
+
+
+def test_a_read_after_closing_fails_with_a_message_not_a_crash(tmp_path: Path) -> None:
+    store = History(tmp_path / "data")
+    store.close()
+    with pytest.raises(ChromaError, match="closed"):
+        store.subjects().result(timeout=WAIT_S)
