@@ -464,10 +464,11 @@ class History:
         ingest, so a desktop left running for months stays within them)."""
         if self._logs is not None:
             logs = self._logs
-            self._guard(_LOGS, lambda: logs.apply_retention(time.time()))
+            self._guard(f"{_LOGS} budget", lambda: logs.apply_retention(time.time()))
         if self._stats is not None:
             stats = self._stats
-            self._guard(_STATS, lambda: stats.set_size_budget(self.budgets.stats_bytes))
+            budget = self.budgets.stats_bytes
+            self._guard(f"{_STATS} budget", lambda: stats.set_size_budget(budget))
 
     def _readout(self) -> StorageReadout:
         return StorageReadout(
@@ -478,7 +479,8 @@ class History:
         )
 
     def _guard(self, what: str, work: Callable[[], object]) -> None:
-        """Run a write; its first failure in a row is told, the rest only logged."""
+        """Run a write; its first failure in a row is told, the rest only logged (each kind of
+        write on its own: trimming to the budget succeeding says nothing of storing)."""
         try:
             work()
         except Exception as error:
