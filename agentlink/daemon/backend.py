@@ -2,8 +2,8 @@
 
 Layer: agentlink.daemon (imports nothing of core). Thread: the agent's reactor thread calls
 every method; `run` answers with a Deferred, the observers return at once. The real Linux and
-Lustre backend (its own issue) and the cluster simulator both implement `AgentBackend`, so the
-dispatcher, the link and the desktop cannot tell them apart.
+Lustre backend (`localhost.LocalHost`, over `probes`) and the cluster simulator both implement
+`AgentBackend`, so the dispatcher, the link and the desktop cannot tell them apart.
 
 What the observers return is plain data (str, int, float, bool, None, lists and dicts of them)
 so that it crosses the wire as msgpack unchanged:
@@ -19,12 +19,16 @@ so that it crosses the wire as msgpack unchanged:
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, Protocol, TypedDict
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, runtime_checkable
 
 from agentlink.daemon.dispatch import Runner
 
 
 class DeviceRecord(TypedDict):
+    """One block device. The real backend adds, where it knows them, the optional keys the
+    desktop's `linux` plugin reads (see plugins/reports.py): parent, partition_number, slaves,
+    holders, dm_uuid, dm_name, vg, lv, vg_uuid, lv_uuid, md_uuid."""
+
     path: str
     """The stable path the desktop uses, e.g. /dev/disk/by-id/scsi-SIM0001."""
     serial: str
@@ -96,3 +100,12 @@ class AgentBackend(Runner, Protocol):
     def lustre_state(self) -> LustreState: ...
 
     def collect(self, now: float) -> list[Record]: ...
+
+
+@runtime_checkable
+class ReportsZpools(Protocol):
+    """A backend that also sees ZFS pools: `zpools()` gives each as the devices report carries
+    it (`{"name", "size_bytes", "devices": [major:minor…], "guid", "health"}`), pushed with the
+    devices. The simulator has no ZFS and does not implement it."""
+
+    def zpools(self) -> list[dict[str, Any]]: ...

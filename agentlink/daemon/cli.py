@@ -7,6 +7,9 @@ Layer: agentlink.daemon. Thread: the main thread, which runs the reactor for `se
   desktop's actions and push reports, until stopped.
 - `pair`: print a one-time pairing token (and this server's certificate fingerprint) for the
   admin to type on the desktop; `--again` first forgets the desktop this server is paired with.
+- `collect`: print the whole report the agent would send, read from the tree under `--root`
+  (its proc/ and sys/; default `/`, this server), as one JSON document with `--json`, with a
+  `problems` list naming each file that was missing, binary, truncated or malformed.
 - `simulate` and `simulate-control`: the cluster simulator (see `agentlink.simulator`).
 
 Every error an admin can cause (a bad state directory, unsafe permissions, a port in use) is
@@ -22,7 +25,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentlink.daemon import DEFAULT_PORT
 
@@ -90,6 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
     pair.add_argument("--hostname", default=socket.gethostname(), help=argparse.SUPPRESS)
     pair.set_defaults(run=_pair)
 
+    collect = commands.add_parser(
+        "collect",
+        help="print the report this agent would send (devices, Lustre, statistics)",
+        description="Read the server's state as the agent does and print it. With --root, read "
+        "a copy of a server's /proc and /sys (a dump, a fixture) instead; no command is run then.",
+    )
+    collect.add_argument(
+        "--root",
+        type=Path,
+        default=Path("/"),
+        metavar="DIR",
+        help="the directory holding proc/ and sys/ (default: /, this server)",
+    )
+    collect.add_argument("--json", action="store_true", help="print one JSON document")
+    collect.add_argument("--hostname", default=socket.gethostname(), help=argparse.SUPPRESS)
+    collect.set_defaults(run=_collect)
+
     from agentlink.simulator.cli import add_simulator_commands
 
     add_simulator_commands(commands)
@@ -152,6 +172,47 @@ def _pair(arguments: argparse.Namespace) -> int:
     print(f"Its certificate: {identity.fingerprint}")
     print("On the desktop, add this server by name and type the token when asked.")
     return 0
+
+
+def _collect(arguments: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from agentlink.daemon.probes.report import full_report, probe_tree
+
+    root: Path = arguments.root
+    if not root.is_dir():
+        raise UsageError(f"--root {root} is not a directory; give the one holding proc/ and sys/")
+    if not (root / "proc").is_dir() and not (root / "sys").is_dir():
+        raise UsageError(f"{root} holds neither proc/ nor sys/: is it the root of a server's tree?")
+    tree, commands = probe_tree(root)
+    report = full_report(tree, commands, arguments.hostname, time.time())
+    if arguments.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+        return 0
+    print(_summary(report))
+    return 0
+
+
+def _summary(report: dict[str, Any]) -> str:
+    """The report in a few lines a person reads at a glance."""
+    lustre = report["lustre"]
+    version = (lustre["version"] or {}).get("lustre", "not installed")
+    lines = [
+        f"{report['hostname']} (read from {report['root']})",
+        f"Lustre {version}; LNet {lustre['lnet']['state']} {' '.join(lustre['lnet']['nids'])}",
+    ]
+    for target in lustre["targets"]:
+        recovery = (target["recovery"] or {}).get("status", "-")
+        lines.append(
+            f"  {target['label']:<16} {target['kind']} on {target['device'] or '?'} "
+            f"at {target['mount_point'] or '?'} recovery {recovery}"
+        )
+    lines.append(f"{len(report['devices']['devices'])} block devices")
+    lines.append(f"{len(report['pushes']['records'])} statistics")
+    for problem in report["problems"]:
+        lines.append(f"problem: {problem['path']}: {problem['reason']}")
+    return "\n".join(lines)
 
 
 def _serve(arguments: argparse.Namespace) -> int:

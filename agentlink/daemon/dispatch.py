@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Protocol
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from agentlink.daemon.command_errors import explain_failure
 from agentlink.daemon.lustre_actions import (
     ActionArgumentError,
     UnknownActionError,
@@ -47,6 +48,17 @@ class Runner(Protocol):
     no canceller, and the action then ends cancelled while the command may still finish."""
 
     def run(self, argv: Sequence[str]) -> defer.Deferred[CommandResult]: ...
+
+
+def failure_message(argv: Sequence[str], outcome: CommandResult) -> str:
+    """One line for a failed command: what it means when its message is a known one
+    (`command_errors`), always with the command's own last line of stderr as evidence."""
+    command = " ".join(argv[:2])
+    said = (outcome.stderr.strip().splitlines() or ["no error output"])[-1].strip()
+    meaning = explain_failure(argv, outcome.exit_code, outcome.stderr)
+    if meaning is None:
+        return f"{command} exited with {outcome.exit_code}: {said}"
+    return f"{command} failed: {meaning}. {argv[0]} exited with {outcome.exit_code}: {said}"
 
 
 class ActionState(StrEnum):
@@ -191,12 +203,7 @@ class ActionDispatcher:
         action.stdout.append(outcome.stdout)
         action.stderr.append(outcome.stderr)
         if outcome.exit_code != 0:
-            detail = outcome.stderr.strip().splitlines()[-1:] or ["no error output"]
-            self._finish(
-                action,
-                ActionState.FAILED,
-                f"{' '.join(argv[:2])} exited with {outcome.exit_code}: {detail[0]}",
-            )
+            self._finish(action, ActionState.FAILED, failure_message(argv, outcome))
             return False
         return True
 

@@ -1,31 +1,47 @@
 """The backend of `chroma-agent serve` on a real server: runs commands as processes and reads the
-machine's state from /sys and /proc.
+machine's state through the probes (`agentlink.daemon.probes`): block devices with serials,
+device-mapper, multipath, LVM, md and ZFS; the Lustre targets, LNet and their statistics; the
+host's CPU, memory and load.
 
 Layer: agentlink.daemon (imports nothing of core). Thread: the agent's reactor thread; commands
-run as child processes whose output the reactor collects, and the observers read small files
-from /sys and /proc, which does not block for long. This is the first cut: block devices with
-their sizes and stable paths, LNet's state and the mounted Lustre targets. Serial numbers,
-multipath, LVM, Lustre statistics and syslog forwarding belong to the agent's real-backend issue;
-until then `collect` reports nothing.
+run as child processes whose output the reactor collects. The observers read small files from
+/sys and /proc and, where device-mapper, ZFS or a Lustre without its /proc files is in use, run
+a few read-only commands (`dmsetup table`, `zpool list`, `lctl get_param`) with a timeout, which
+blocks the reactor for as long as they take (milliseconds on a healthy server). A file the
+probes cannot read or understand is logged once and costs only its own values. Syslog
+forwarding is not done yet: `collect` reports statistics only.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from twisted.internet import defer, protocol
+from twisted.internet import defer, error, protocol, task
 from twisted.python.failure import Failure
 
-from agentlink.daemon.backend import DeviceRecord, LustreState, MountRecord, Record
+from agentlink.daemon.backend import DeviceRecord, LustreState, Record
 from agentlink.daemon.dispatch import CommandResult
+from agentlink.daemon.probes.devices import DeviceProbe
+from agentlink.daemon.probes.host import HostProbe
+from agentlink.daemon.probes.lustre import LustreProbe
+from agentlink.daemon.probes.report import (
+    boot_time_of,
+    device_records,
+    lustre_state,
+    probe_tree,
+    stat_records,
+    statistics,
+    zpool_records,
+)
+from agentlink.daemon.probes.source import SAFE_PATH, Commands, Tree
 
-SAFE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
-"""Commands are found on this PATH only, whatever the environment the agent was started in."""
-_SKIPPED_DEVICES = ("ram", "loop", "fd", "sr", "zram")
+log = logging.getLogger(__name__)
+REAP_POLL_S = 0.05
 
 
 class _Collector(protocol.ProcessProtocol):
@@ -58,11 +74,22 @@ class _Collector(protocol.ProcessProtocol):
 
 
 class LocalHost:
-    def __init__(self, hostname: str, root: Path = Path("/"), reactor: Any = None) -> None:
+    def __init__(
+        self,
+        hostname: str,
+        root: Path = Path("/"),
+        reactor: Any = None,
+        commands: Commands | None = None,
+    ) -> None:
         self._hostname = hostname
         self.root = root
         """Where /sys and /proc are found (a directory of fixtures in tests)."""
         self.reactor = reactor
+        self._commands = commands
+        """What runs the probes' read-only commands; by default real ones for the root `/`
+        and none for any other root."""
+        self._logged: set[tuple[str, str]] = set()
+        self._zpools: list[dict[str, Any]] = []
 
     @property
     def hostname(self) -> str:
@@ -79,15 +106,34 @@ class LocalHost:
                 list(command),
                 env={"PATH": SAFE_PATH, "LANG": "C"},
             )
-        except OSError as error:
-            return defer.succeed(CommandResult(command, 127, "", f"{command[0]}: {error}"))
+        except OSError as failed:
+            return defer.succeed(CommandResult(command, 127, "", f"{command[0]}: {failed}"))
 
         def stop(_: object) -> None:
             if collector.running:
-                process.signalProcess("TERM")
+                # It may end as it is cancelled; its answer is cancelled all the same.
+                with contextlib.suppress(error.ProcessExitedAlready):
+                    process.signalProcess("TERM")
 
         collector.answer = defer.Deferred(stop)
+        self._reap_until_ended(process, collector)
         return collector.answer
+
+    def _reap_until_ended(self, process: Any, collector: _Collector) -> None:
+        """Twisted reaps a child on SIGCHLD, or once when its pipes close; a reactor run
+        without signal handlers (on a thread: the desktop, the tests) misses a child that
+        exits just after closing its pipes, and the command would never end. So poll for it
+        while it runs (a WNOHANG waitpid; nothing when it has not exited)."""
+
+        def reap() -> None:
+            if not collector.running:
+                poller.stop()
+            elif getattr(process, "pid", None) is not None:  # None once reaped
+                getattr(process, "reapProcess", lambda: None)()
+
+        poller = task.LoopingCall(reap)
+        poller.clock = self._reactor()
+        poller.start(REAP_POLL_S, now=False)
 
     def _reactor(self) -> Any:
         if self.reactor is not None:
@@ -96,92 +142,47 @@ class LocalHost:
 
         return reactor
 
+    def _tree(self) -> tuple[Tree, Commands]:
+        if self._commands is not None:  # given: they describe this tree (tests)
+            return Tree(self.root, live=True), self._commands
+        return probe_tree(self.root)
+
+    def _log_problems(self, tree: Tree) -> None:
+        """Each problem once, when it first appears, so a server with an odd file does not
+        fill the log every round."""
+        for problem in tree.problems:
+            key = (problem["path"], problem["reason"])
+            if key not in self._logged:
+                self._logged.add(key)
+                log.warning("%s: %s", problem["path"], problem["reason"])
+
     def devices(self) -> list[DeviceRecord]:
-        block = self.root / "sys" / "block"
-        by_id = _stable_names(self.root / "dev" / "disk" / "by-id")
-        found: list[DeviceRecord] = []
-        for entry in sorted(block.iterdir()) if block.is_dir() else []:
-            name = entry.name
-            if name.startswith(_SKIPPED_DEVICES):
-                continue
-            sectors = _read_int(entry / "size")
-            if not sectors or _read_int(entry / "ro") == 1:
-                continue
-            found.append(
-                DeviceRecord(
-                    path=by_id.get(name, f"/dev/{name}"),
-                    serial=_read(entry / "device" / "serial") or name,
-                    size_bytes=sectors * 512,
-                    major_minor=_read(entry / "dev"),
-                    filesystem=None,
-                    label=None,
-                )
-            )
-        return found
+        tree, commands = self._tree()
+        inventory = DeviceProbe(tree, commands).inventory()
+        self._log_problems(tree)
+        self._zpools = zpool_records(inventory)
+        return device_records(inventory)
+
+    def zpools(self) -> list[dict[str, Any]]:
+        """The ZFS pools the last `devices()` found (the service asks right after it)."""
+        return list(self._zpools)
 
     def lustre_state(self) -> LustreState:
-        proc = self.root / "proc"
-        modules = _read(proc / "modules")
-        loaded = any(line.split(" ", 1)[0] == "lnet" for line in modules.splitlines())
-        up = loaded and (proc / "sys" / "lnet" / "nis").exists()
-        lnet: Literal["unloaded", "loaded", "up"] = (
-            "up" if up else "loaded" if loaded else "unloaded"
-        )
-        nids = [
-            fields[0]
-            for fields in (
-                line.split() for line in _read(proc / "sys" / "lnet" / "nis").splitlines()[1:]
-            )
-            if fields and fields[0] != "0@lo"
-        ]
-        mounts = [
-            MountRecord(
-                label="",  # read with blkid by the real backend (its own issue)
-                device=fields[0],
-                mount_point=fields[1],
-                recovery="COMPLETE",
-            )
-            for fields in (line.split() for line in _read(proc / "mounts").splitlines())
-            if len(fields) >= 3 and fields[2] == "lustre"
-        ]
-        # The MGS's permanent parameters and each target's MGS NIDs are left out until the real
-        # backend reads them (`lctl get_param`, the targets' mount data): its own issue, like
-        # the labels. The desktop then judges no settings and finds MGSs by other means.
-        return LustreState(lnet=lnet, nids=nids, mounts=mounts, boot_time=_boot_time(proc))
+        tree, commands = self._tree()
+        audit = LustreProbe(tree, commands).audit()
+        node = HostProbe(tree, commands).node()
+        state = lustre_state(audit, boot_time_of(node, time.time()), tree)
+        self._log_problems(tree)
+        return state
 
     def collect(self, now: float) -> list[Record]:
-        return []
+        tree, commands = self._tree()
+        lustre = LustreProbe(tree, commands)
+        audit = lustre.audit()
+        records: list[Record] = list(stat_records(audit, statistics(lustre, audit), now))
+        self._log_problems(tree)
+        return records
 
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def _read_int(path: Path) -> int | None:
-    text = _read(path)
-    return int(text) if text.isdigit() else None
-
-
-def _stable_names(by_id: Path) -> dict[str, str]:
-    """Kernel name → its /dev/disk/by-id path, preferring the first name in sorted order."""
-    names: dict[str, str] = {}
-    for link in sorted(by_id.iterdir()) if by_id.is_dir() else []:
-        target = os.path.basename(os.readlink(link)) if link.is_symlink() else ""
-        if target and target not in names:
-            names[target] = f"/dev/disk/by-id/{link.name}"
-    return names
-
-
-def _boot_time(proc: Path) -> float:
-    for line in _read(proc / "stat").splitlines():
-        if line.startswith("btime "):
-            return float(line.split()[1])
-    uptime = _read(proc / "uptime").split()
-    return time.time() - float(uptime[0]) if uptime else 0.0

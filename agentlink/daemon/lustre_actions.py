@@ -112,6 +112,13 @@ _NID: Final = re.compile(
 _CONF_KEY: Final = re.compile(
     r"[A-Za-z0-9_]{1,8}(?:-(?:MDT|OST)[0-9a-f]{4})?(?:\.[A-Za-z0-9_]+){2,}"
 )
+# An `lctl set_param` name: dotted components, globs allowed, none starting with '-'.
+_PARAM_KEY: Final = re.compile(
+    r"[A-Za-z0-9_*?][A-Za-z0-9_*?-]*(?:\.[A-Za-z0-9_*?@:\[\]][A-Za-z0-9_*?@:.\[\]-]*)+"
+)
+# A ZFS dataset for a target on ZFS: <pool>/<dataset>[/…].
+_ZFS_DATASET: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*(?:/[A-Za-z0-9_.:-]+)+")
+_BACKING_FILESYSTEMS: Final = ("ldiskfs", "zfs")
 _MAX_INDEX: Final = 0xFFFE  # ffff marks an unregistered target in a label
 _INODE_SIZES: Final = (128, 256, 512, 1024, 2048, 4096)
 # mke2fs's own limits for -i (bytes per inode) and -N (inode count).
@@ -276,6 +283,36 @@ def _conf_value(action: str, value: object) -> str:
     return text
 
 
+def _param_key(action: str, value: object) -> str:
+    key = _text(action, "key", value)
+    if not _PARAM_KEY.fullmatch(key) or ".." in key:
+        _fail(
+            action,
+            "key",
+            "must look like osc.*.max_dirty_mb or obdfilter.fs1-OST0000.degraded (dotted "
+            "names, globs allowed; no whitespace, no '=')",
+            key,
+        )
+    return key
+
+
+def _failover_options(action: str, args: Mapping[str, Any]) -> list[str]:
+    """`--servicenode=` for every server that may run the target (the primary included), or
+    `--failnode=` for the failover servers only: one style or the other, never both (the
+    manual forbids mixing them). NIDs of one server are comma-joined in one option."""
+    service_nids = _nid_groups(action, "service_nids", args.get("service_nids"))
+    failover_nids = _nid_groups(action, "failover_nids", args.get("failover_nids"))
+    if failover_nids and len(service_nids) > 1:
+        _fail(
+            action,
+            "failover_nids",
+            "must not be given with service_nids (use --servicenode or --failnode, not both)",
+        )
+    if len(service_nids) > 1:
+        return [f"--servicenode={','.join(nids)}" for nids in service_nids]
+    return [f"--failnode={','.join(nids)}" for nids in failover_nids]
+
+
 def _client_source(action: str, value: object) -> str:
     source = _text(action, "source", value)
     hosts, separator, fsname = source.rpartition(":/")
@@ -330,14 +367,22 @@ def _unload_lnet(args: Mapping[str, Any]) -> CommandLines:
 
 def _format_target(args: Mapping[str, Any]) -> CommandLines:
     action = "format_target"
-    device = _device(action, args)
+    backing = args.get("backfstype", "ldiskfs")
+    if not isinstance(backing, str) or backing not in _BACKING_FILESYSTEMS:
+        _fail(action, "backfstype", "must be ldiskfs or zfs", backing)
+    on_zfs = backing == "zfs"
+    if on_zfs:
+        device = _text(action, "device", args["device"])
+        if not _ZFS_DATASET.fullmatch(device) or ".." in device.split("/"):
+            _fail(action, "device", "must name a ZFS dataset like ostpool/ost0 for zfs", device)
+    else:
+        device = _device(action, args)
     kind = args["kind"]
     if not isinstance(kind, str) or kind not in _TARGET_KINDS:
         _fail(action, "kind", "must be one of MGT, MDT, OST", kind)
     fsname_value = args.get("fsname")
     index_value = args.get("index")
     mgs_nids = _nid_groups(action, "mgs_nids", args.get("mgs_nids"))
-    service_nids = _nid_groups(action, "service_nids", args.get("service_nids"))
 
     argv = ["mkfs.lustre", _TARGET_KINDS[kind]]
     if kind == "MGT":
@@ -356,24 +401,46 @@ def _format_target(args: Mapping[str, Any]) -> CommandLines:
             _fail(action, "mgs_nids", f"must name at least one MGS server for an {kind}")
         argv.append(f"--fsname={_fsname(action, 'fsname', fsname_value)}")
         argv.append(f"--index={_whole_number(action, 'index', index_value, 0, _MAX_INDEX)}")
+    if on_zfs:
+        argv.append("--backfstype=zfs")
     # The first --mgsnode is the one used to register, so the primary MGS goes first; the NIDs of
     # one host are comma-joined in one option.
     argv.extend(f"--mgsnode={','.join(nids)}" for nids in mgs_nids)
-    # --servicenode names every server that may run the target, the primary included; never
-    # mixed with --failnode. A target on one server needs neither.
-    if len(service_nids) > 1:
-        argv.extend(f"--servicenode={','.join(nids)}" for nids in service_nids)
+    # A target on one server needs neither --servicenode nor --failnode.
+    argv.extend(_failover_options(action, args))
     mkfs_options = _mkfs_options(action, args)
+    if mkfs_options and on_zfs:
+        _fail(action, "inode_size", "and the other inode options are for ldiskfs only, not zfs")
     if mkfs_options:
         argv.append(f"--mkfsoptions={mkfs_options}")
     if _flag(action, "reformat", args.get("reformat", False)):
         argv.append("--reformat")
     argv.append(device)
+    if on_zfs:
+        return [argv]
     return [
         argv,
         ["blkid", "-o", "value", "-s", "UUID", device],
         ["dumpe2fs", "-h", device],
     ]
+
+
+def _writeconf_target(args: Mapping[str, Any]) -> CommandLines:
+    """`tunefs.lustre --writeconf`, regenerating the configuration logs at the next mount.
+    `--erase-params` must come first (LU-1462), and then the MGS and failover NIDs it erased
+    are given again."""
+    action = "writeconf_target"
+    device = _device(action, args)
+    argv = ["tunefs.lustre"]
+    erase = _flag(action, "erase_params", args.get("erase_params", False))
+    if erase:
+        argv.append("--erase-params")
+    argv.append("--writeconf")
+    mgs_nids = _nid_groups(action, "mgs_nids", args.get("mgs_nids"))
+    argv.extend(f"--mgsnode={','.join(nids)}" for nids in mgs_nids)
+    argv.extend(_failover_options(action, args))
+    argv.append(device)
+    return [argv]
 
 
 def _mkfs_options(action: str, args: Mapping[str, Any]) -> str:
@@ -443,6 +510,16 @@ def _set_conf_param(args: Mapping[str, Any]) -> CommandLines:
     return [["lctl", "conf_param", f"{key}={_conf_value(action, value)}"]]
 
 
+def _set_param_permanent(args: Mapping[str, Any]) -> CommandLines:
+    """`lctl set_param -P key=value` on the MGS (Lustre ≥ 2.5), or `-d key` to delete it."""
+    action = "set_param_permanent"
+    key = _param_key(action, args["key"])
+    value = args.get("value")
+    if value is None:
+        return [["lctl", "set_param", "-P", "-d", key]]
+    return [["lctl", "set_param", "-P", f"{key}={_conf_value(action, value)}"]]
+
+
 def _purge_filesystem(args: Mapping[str, Any]) -> CommandLines:
     return [["lctl", "erase_lcfg", _fsname("purge_filesystem", "fsname", args["fsname"])]]
 
@@ -510,6 +587,8 @@ _FORMAT_OPTIONAL = (
     "index",
     "mgs_nids",
     "service_nids",
+    "failover_nids",
+    "backfstype",
     "inode_size",
     "bytes_per_inode",
     "inode_count",
@@ -550,6 +629,13 @@ _SPECS = (
         _read_format,
     ),
     ActionSpec(
+        "writeconf_target",
+        ("device",),
+        ("mgs_nids", "service_nids", "failover_nids", "erase_params"),
+        "Regenerate a stopped target's configuration logs at its next mount (tunefs.lustre).",
+        _writeconf_target,
+    ),
+    ActionSpec(
         "register_target",
         ("device", "mount_point"),
         (),
@@ -585,6 +671,13 @@ _SPECS = (
         ("value",),
         "Set a permanent conf param on the MGS, or clear it when the value is null.",
         _set_conf_param,
+    ),
+    ActionSpec(
+        "set_param_permanent",
+        ("key",),
+        ("value",),
+        "Set a permanent parameter on the MGS (set_param -P), or delete it when the value is null.",
+        _set_param_permanent,
     ),
     ActionSpec(
         "purge_filesystem",

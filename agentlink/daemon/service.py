@@ -39,7 +39,7 @@ from twisted.internet.protocol import Factory
 from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from zope.interface import implementer
 
-from agentlink.daemon.backend import AgentBackend
+from agentlink.daemon.backend import AgentBackend, ReportsZpools
 from agentlink.daemon.dispatch import ActionDispatcher
 from agentlink.daemon.journal import RecordJournal
 from agentlink.daemon.pki import (
@@ -160,7 +160,7 @@ class AgentService:
         if link.closed_reason is not None:
             return
         self.links.add(link)
-        link.push({"kind": "devices", "devices": self.backend.devices()})
+        link.push(self._devices_push())
         link.push({"kind": "lustre", "state": self.backend.lustre_state()})
 
     def _handle_paired(self, link: LinkProtocol, message: Message) -> Any:
@@ -249,10 +249,10 @@ class AgentService:
 
     def report(self) -> None:
         """One round: push what changed and journal and push new records."""
-        devices = self.backend.devices()
+        devices = self._devices_push()
         if devices != self._last_devices:
             self._last_devices = devices
-            self._push({"kind": "devices", "devices": devices})
+            self._push(devices)
         lustre = self.backend.lustre_state()
         if lustre != self._last_lustre:
             self._last_lustre = lustre
@@ -267,6 +267,16 @@ class AgentService:
                     "last": last,
                 }
             )
+
+    def _devices_push(self) -> dict[str, Any]:
+        """The devices report; with the ZFS pools where the backend reports them."""
+        if isinstance(self.backend, ReportsZpools):
+            return {
+                "kind": "devices",
+                "devices": self.backend.devices(),
+                "zpools": self.backend.zpools(),
+            }
+        return {"kind": "devices", "devices": self.backend.devices()}
 
     def _push(self, body: dict[str, Any]) -> None:
         for link in list(self.links):

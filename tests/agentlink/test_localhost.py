@@ -76,3 +76,19 @@ def _alive(pid: int) -> bool:
     except OSError:  # reaped between the two looks
         return False
     return state != "Z"  # a zombie has ended; only its parent has not collected it yet
+
+
+def test_many_short_commands_all_end_on_a_reactor_without_signal_handlers(
+    reactor_thread: ReactorThread,
+) -> None:
+    """The desktop's reactor runs on a thread, without SIGCHLD: a child that exits just after
+    closing its pipes must still be reaped, or its command would never end."""
+    host = LocalHost("here", reactor=reactor_thread.reactor)
+    started = time.monotonic()
+    answers = [
+        on_reactor(reactor_thread, lambda n=n: host.run(["sh", "-c", f"exit {n % 4}"]))
+        for n in range(40)
+    ]
+    codes = [answer.result(WAIT_S).exit_code for answer in answers]
+    assert codes == [n % 4 for n in range(40)]
+    assert time.monotonic() - started < WAIT_S

@@ -113,6 +113,76 @@ def test_failnode_is_never_used() -> None:
     assert not any(a.startswith("--failnode") for a in argv)
 
 
+def test_failover_nodes_by_failnode_name_only_the_partners() -> None:
+    argv = mkfs(
+        {
+            **OST3_HA,
+            "service_nids": None,
+            "failover_nids": [["10.0.0.4@tcp0", "192.168.1.4@o2ib"], ["10.0.0.5@tcp0"]],
+        }
+    )
+    assert argv == [
+        "mkfs.lustre",
+        "--ost",
+        "--fsname=fs1",
+        "--index=3",
+        "--mgsnode=10.0.0.1@tcp0",
+        "--mgsnode=10.0.0.2@tcp0",
+        "--failnode=10.0.0.4@tcp0,192.168.1.4@o2ib",
+        "--failnode=10.0.0.5@tcp0",
+        "/dev/mapper/ost3",
+    ]
+    rejected(
+        "format_target",
+        {**OST3_HA, "failover_nids": [["10.0.0.9@tcp0"]]},
+        "failover_nids",
+        "must not be given with service_nids (use --servicenode or --failnode, not both)",
+    )
+
+
+def test_a_target_on_zfs_is_formatted_onto_a_dataset() -> None:
+    lines = command_lines(
+        "format_target",
+        {
+            "device": "ostpool/ost0",
+            "kind": "OST",
+            "fsname": "fs1",
+            "index": 0,
+            "mgs_nids": [["10.0.0.1@tcp0"]],
+            "backfstype": "zfs",
+        },
+    )
+    assert lines == [
+        [
+            "mkfs.lustre",
+            "--ost",
+            "--fsname=fs1",
+            "--index=0",
+            "--backfstype=zfs",
+            "--mgsnode=10.0.0.1@tcp0",
+            "ostpool/ost0",
+        ]
+    ], "no blkid or dumpe2fs: they read ldiskfs only"
+    rejected(
+        "format_target",
+        {"device": "/dev/sdb", "kind": "MGT", "backfstype": "zfs"},
+        "device",
+        "must name a ZFS dataset like ostpool/ost0 for zfs",
+    )
+    rejected(
+        "format_target",
+        {"device": "pool/mgt", "kind": "MGT", "backfstype": "zfs", "inode_size": 512},
+        "inode_size",
+        "and the other inode options are for ldiskfs only, not zfs",
+    )
+    rejected(
+        "format_target",
+        {"device": "/dev/sdb", "kind": "MGT", "backfstype": "xfs"},
+        "backfstype",
+        "must be ldiskfs or zfs",
+    )
+
+
 def test_mkfs_options_are_one_element_before_the_device() -> None:
     argv = mkfs({**OST3_HA, "inode_size": 512, "bytes_per_inode": 2048, "inode_count": 100000})
     assert argv[-2:] == ["--mkfsoptions=-I 512 -i 2048 -N 100000", "/dev/mapper/ost3"]
@@ -261,6 +331,57 @@ def test_register_target() -> None:
             ],
         ),
         ("unmount_client", {"mount_point": "/mnt/fs1"}, [["umount", "/mnt/fs1"]]),
+        # Operations Manual, "Regenerating Lustre Configuration Logs": tunefs.lustre
+        # --writeconf <device>; --erase-params first (LU-1462), then the NIDs it erased.
+        (
+            "writeconf_target",
+            {"device": "/dev/sdb"},
+            [["tunefs.lustre", "--writeconf", "/dev/sdb"]],
+        ),
+        (
+            "writeconf_target",
+            {
+                "device": "/dev/mapper/ost3",
+                "erase_params": True,
+                "mgs_nids": [["10.0.0.1@tcp0"], ["10.0.0.2@tcp0"]],
+                "service_nids": [["10.0.0.3@tcp0"], ["10.0.0.4@tcp0"]],
+            },
+            [
+                [
+                    "tunefs.lustre",
+                    "--erase-params",
+                    "--writeconf",
+                    "--mgsnode=10.0.0.1@tcp0",
+                    "--mgsnode=10.0.0.2@tcp0",
+                    "--servicenode=10.0.0.3@tcp0",
+                    "--servicenode=10.0.0.4@tcp0",
+                    "/dev/mapper/ost3",
+                ]
+            ],
+        ),
+        (
+            "writeconf_target",
+            {"device": "/dev/sdc", "failover_nids": [["10.0.0.4@tcp0", "10.1.0.4@o2ib"]]},
+            [
+                [
+                    "tunefs.lustre",
+                    "--writeconf",
+                    "--failnode=10.0.0.4@tcp0,10.1.0.4@o2ib",
+                    "/dev/sdc",
+                ]
+            ],
+        ),
+        # "Setting Permanent Parameters": lctl set_param -P osc.*.max_dirty_mb=1024, and -d.
+        (
+            "set_param_permanent",
+            {"key": "osc.*.max_dirty_mb", "value": "1024"},
+            [["lctl", "set_param", "-P", "osc.*.max_dirty_mb=1024"]],
+        ),
+        (
+            "set_param_permanent",
+            {"key": "osc.*.max_dirty_mb", "value": None},
+            [["lctl", "set_param", "-P", "-d", "osc.*.max_dirty_mb"]],
+        ),
     ],
 )
 def test_golden_command_lines(action: str, args: dict[str, Any], expected: list[list[str]]) -> None:
@@ -276,12 +397,14 @@ def test_catalogue_describes_every_action() -> None:
         "stop_lnet",
         "unload_lnet",
         "format_target",
+        "writeconf_target",
         "register_target",
         "configure_target_mount",
         "unconfigure_target_mount",
         "mount_target",
         "unmount_target",
         "set_conf_param",
+        "set_param_permanent",
         "purge_filesystem",
         "pool_new",
         "pool_add",
@@ -504,6 +627,16 @@ INJECTIONS = [
     ("unmount_target", {"mount_point": "-a"}, "mount_point"),
     ("set_conf_param", {"key": "-d", "value": None}, "key"),
     ("set_conf_param", {"key": "-P", "value": "1"}, "key"),
+    (
+        "format_target",
+        {**OST3_HA, "service_nids": None, "failover_nids": [["-q"]]},
+        "failover_nids",
+    ),
+    ("writeconf_target", {"device": "-n"}, "device"),
+    ("writeconf_target", {"device": "/dev/sdb", "mgs_nids": [["-x"]]}, "mgs_nids"),
+    ("writeconf_target", {"device": "/dev/sdb", "service_nids": [["-a"], ["-b"]]}, "service_nids"),
+    ("writeconf_target", {"device": "/dev/sdb", "failover_nids": [["-q"]]}, "failover_nids"),
+    ("set_param_permanent", {"key": "-d", "value": None}, "key"),
     ("purge_filesystem", {"fsname": "-q"}, "fsname"),
     ("pool_new", {"fsname": "-fs1", "pool": "p"}, "fsname"),
     ("pool_new", {"fsname": "fs1", "pool": "-p"}, "pool"),
@@ -530,8 +663,20 @@ def test_every_user_supplied_argument_is_covered_by_the_injection_test() -> None
     covered = {(action, argument) for action, _, argument in INJECTIONS}
     # A conf param's value is written after "key=" in one element, so it may start with '-'.
     # A target's kind only selects one of our own flags (--mgs, --mdt, --ost).
-    exempt = {("set_conf_param", "value"), ("format_target", "kind")}
-    option_like = {"reformat", "inode_size", "bytes_per_inode", "inode_count", "index"}
+    exempt = {
+        ("set_conf_param", "value"),
+        ("set_param_permanent", "value"),
+        ("format_target", "kind"),
+        ("format_target", "backfstype"),  # selects one of our own --backfstype values
+    }
+    option_like = {
+        "reformat",
+        "erase_params",
+        "inode_size",
+        "bytes_per_inode",
+        "inode_count",
+        "index",
+    }
     for action, spec in ACTIONS.items():
         for argument in spec.arguments:
             if argument not in option_like and (action, argument) not in exempt:
@@ -557,8 +702,19 @@ OUR_FLAGS = {
     "--mdt",
     "--ost",
     "--reformat",
+    "--writeconf",
+    "--erase-params",
+    "--backfstype=zfs",
+    "-P",
 }
-OUR_VALUED_OPTIONS = ("--fsname=", "--index=", "--mgsnode=", "--servicenode=", "--mkfsoptions=")
+OUR_VALUED_OPTIONS = (
+    "--fsname=",
+    "--index=",
+    "--mgsnode=",
+    "--servicenode=",
+    "--failnode=",
+    "--mkfsoptions=",
+)
 
 
 def assert_well_formed(lines: list[list[str]]) -> None:
@@ -579,9 +735,10 @@ def assert_well_formed(lines: list[list[str]]) -> None:
                 value = element.removeprefix(prefix)
                 assert value
                 assert prefix == "--mkfsoptions=" or not value.startswith("-"), argv
-        if argv[0] == "mkfs.lustre":
+        if argv[0] in ("mkfs.lustre", "tunefs.lustre"):
             assert not argv[-1].startswith("-")
-            assert argv[-1].startswith("/")
+            # A device path, or a ZFS dataset (pool/dataset) for a target on ZFS.
+            assert argv[-1].startswith("/") or "--backfstype=zfs" in argv
 
 
 octet = st.integers(min_value=0, max_value=255).map(str)
@@ -673,6 +830,10 @@ def valid_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
             st.sampled_from(["sys.timeout", "osc.active", "lov.stripesize", "llite.x_y.z"]),
         ),
         "value": st.none() | st.from_regex(r"[A-Za-z0-9_.,:@-]{1,12}", fullmatch=True),
+        "mgs_nids": unique_groups(0),
+        "service_nids": unique_groups(0).filter(lambda groups: len(groups) != 1),
+        "failover_nids": st.just([]),
+        "erase_params": st.booleans(),
         "source": st.builds(
             lambda hosts, name: ":".join(",".join(h) for h in hosts) + ":/" + name,
             unique_groups(1),
@@ -681,6 +842,10 @@ def valid_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     }
     if action == "format_target":
         return action, draw(format_args())
+    if action == "set_param_permanent":
+        values["key"] = st.sampled_from(
+            ["osc.*.max_dirty_mb", f"obdfilter.{fsname}-OST0000.degraded", "jobid_var"]
+        ).filter(lambda key: "." in key)
     spec = ACTIONS[action]
     return action, {name: draw(values[name]) for name in spec.arguments}
 
@@ -770,7 +935,18 @@ def test_any_input_gives_argument_lists_or_a_typed_error(
     st.sampled_from(sorted(ACTIONS)),
     st.dictionaries(
         st.sampled_from(
-            ["device", "mount_point", "fsname", "pool", "osts", "key", "value", "source", "kind"]
+            [
+                "device",
+                "mount_point",
+                "fsname",
+                "pool",
+                "osts",
+                "key",
+                "value",
+                "source",
+                "kind",
+                "backfstype",
+            ]
         ),
         texts,
         max_size=4,

@@ -318,7 +318,11 @@ def test_a_target_will_not_mount_while_no_mgs_runs():
     )
     answer = harness.act("sim-oss1", "register_target", device=device, mount_point="/mnt/ost0")
     assert answer["state"] == "failed"
-    assert answer["error"] == "mount -t exited with 5: Is the MGS running?"
+    assert answer["error"] == (
+        "mount -t failed: the MGS could not be reached: check that the MGS target is mounted "
+        "and that LNet is up on both servers (`lctl ping <MGS NID>` from this server). "
+        "mount exited with 5: Is the MGS running?"
+    )
     assert (
         f"mount.lustre: mount {device} at /mnt/ost0 failed: Input/output error" in answer["stderr"]
     )
@@ -419,7 +423,10 @@ def test_lnet_will_not_stop_or_unload_under_mounted_targets():
     harness.start_filesystem()
     stop = harness.act("sim-oss1", "stop_lnet")
     assert stop["state"] == "failed"
-    assert stop["error"].startswith("lustre_rmmod ptlrpc exited with 1: rmmod: ERROR: Module")
+    assert stop["error"].startswith(
+        "lustre_rmmod ptlrpc failed: the modules are still in use: unmount every Lustre target "
+        "and client first. lustre_rmmod exited with 1: rmmod: ERROR: Module"
+    )
     assert harness.act("sim-oss1", "unload_lnet")["state"] == "failed"
     harness.ok("sim-oss1", "unmount_target", mount_point="/mnt/demo-OST0000")
     harness.ok("sim-oss1", "unmount_target", mount_point="/mnt/demo-OST0001")
@@ -460,7 +467,8 @@ def test_conf_params_and_pools_live_on_the_mgs_and_need_it_mounted_here():
     assert "demo.sys.timeout" not in mgt.target.registry["demo"].params
     elsewhere = harness.act("sim-oss1", "set_conf_param", key="demo.sys.timeout", value="40")
     assert (
-        elsewhere["error"] == "lctl conf_param exited with 1: conf_param: this server runs no MGS"
+        elsewhere["error"] == "lctl conf_param failed: this must run on the server where the MGS "
+        "is mounted. lctl exited with 1: conf_param: this server runs no MGS"
     )
     unknown = harness.act("sim-mds1", "set_conf_param", key="other.sys.timeout", value="40")
     assert unknown["error"].endswith("error: conf_param: No such file or directory")
@@ -488,7 +496,9 @@ def test_a_filesystem_is_purged_from_the_mgs_only_once_its_targets_are_stopped()
     targets = harness.start_filesystem()
     busy = harness.act("sim-mds1", "purge_filesystem", fsname="demo")
     assert (
-        busy["error"] == "lctl erase_lcfg exited with 1: error: erase_lcfg: Device or resource busy"
+        busy["error"] == "lctl erase_lcfg failed: the filesystem is still running: stop its MDTs "
+        "and OSTs before erasing its logs. lctl exited with 1: error: erase_lcfg: Device or "
+        "resource busy"
     )
     for label, (_, mount_point) in targets.items():
         host = "sim-mds1" if "MDT" in label else "sim-oss1"
