@@ -16,11 +16,9 @@ from agentlink.daemon.probes.parsers import parse_dmsetup_table
 from agentlink.daemon.probes.report import full_report, stat_records
 from agentlink.daemon.probes.source import NoCommands, Tree
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "iml-agent-2013"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "iml-agent-2013"
 VERSIONS = FIXTURES / "lustre_versions"
 LINUX = FIXTURES / "device_plugins" / "linux"
-
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="the IML fixtures are not here")
 
 
 def report_of(server: str) -> dict[str, Any]:
