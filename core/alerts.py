@@ -879,7 +879,7 @@ class AlertEngine:
 
     def _devices(self, work: _Work, host: Host, seen: DevicesReported) -> None:
         paths = seen.paths
-        at_path = {device.serial: device.path for device in seen.devices}
+        at_path = {device.serial: device.path for device in seen.devices if device.serial}
         nodes = work.session.execute(
             select(VolumeNode.id, VolumeNode.path, Volume.serial, Volume.label)
             .join(Volume, Volume.id == VolumeNode.volume_id)
@@ -910,7 +910,8 @@ class AlertEngine:
                         "host": host.label,
                         "expected": node.path,
                         "serial": node.serial,
-                        "serial_now_at": at_path.get(node.serial or ""),
+                        # a device with no serial cannot be recognised at another path
+                        "serial_now_at": at_path.get(node.serial) if node.serial else None,
                         "reported": sorted(paths),
                     }
                 ],

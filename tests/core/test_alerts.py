@@ -417,6 +417,7 @@ def test_a_device_a_server_no_longer_sees_is_missing_until_it_is_back(sim: SimHa
         assert node.host_id == sim.hosts["sim-oss1"]
     assert missing.evidence[0]["expected"] == lun.path
     assert lun.path not in missing.evidence[0]["reported"]
+    assert missing.evidence[0]["serial_now_at"] is None  # not seen at any other path either
 
     lun.hosts = paths
     sim.report("sim-oss1")
