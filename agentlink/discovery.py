@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Final, TypeVar
 
+import ifaddr
 from zeroconf import ServiceInfo, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo
 
@@ -156,6 +157,29 @@ def _instance_of(name: str) -> str:
     """`oss01._chroma-agent._tcp.local.` → `oss01`."""
     suffix = "." + SERVICE_TYPE
     return name[: -len(suffix)] if name.lower().endswith(suffix) else name
+
+
+Browse = Callable[[Callable[["DiscoveryEvent"], None]], "AgentBrowser"]
+"""Starts looking for agents, calling back with each change, until the browser is closed."""
+
+
+def browse_workstation(on_change: Callable[[DiscoveryEvent], None]) -> AgentBrowser:
+    """Look for agents on every network interface of this machine (loopback left out)."""
+    addresses = workstation_addresses()
+    if not addresses:
+        raise DiscoveryError("this machine has no network interface to look for agents on")
+    return AgentBrowser(addresses, on_change)
+
+
+def workstation_addresses() -> list[str]:
+    """The IPv4 addresses of this machine's network interfaces, loopback left out: where the
+    desktop looks for agents unless told otherwise. Empty on a machine with no network."""
+    found: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and not ipaddress.ip_address(ip.ip).is_loopback:
+                found.append(ip.ip)
+    return sorted(set(found), key=_address_order)
 
 
 def _checked_interfaces(interfaces: Sequence[str]) -> list[str]:

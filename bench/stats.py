@@ -9,14 +9,21 @@ result fields plus ours:
   raw_bytes_per_pt      bytes of the raw tier (chunks, lossless) per raw point it holds
   rollup_bytes_per_row  bytes of a min/avg/max rollup row (all rollup tiers together)
   ingest_with_flush_pts_per_s  ingest counting the hourly flush and rollup builds it causes
-  q_month_cold_ms       the month chart with the store's decoded-chunk cache emptied
+  q_month_cold_ms       the month chart with the store's decoded-chunk cache emptied (median of
+                        5 rounds over the queried series; q_month_cold_best_ms: the best)
   open_s                reopening the benchmark's store
   open_10k_replay_s     opening a 10,000-series store after a crash, replaying an hour of log
   open_year_*           (own line, workload "open_year") opening a store with a year of history
                         (every tier at its retention) for `open_year_series` series: 10,000, or
                         1,000 with --quick
   min1_bytes_per_row_if_stored  what a 1-minute row costs where that tier is stored (measured by
-                        encoding the history's 1-minute rows; used in series_year_bytes)
+                        encoding the history's 1-minute rows a day a chunk)
+  series_year_bytes     a year of one series in rrdtool's archives (10 s x 1 day, 1 min x 1 week,
+                        5 min x 30 days, 1 h x 1 year) at this run's bytes per raw point and per
+                        rollup row, keeping averages only as rrdtool's AVERAGE archives do
+                        (tiers with keeps_min_max=False): like for like
+  series_year_bytes_min_max  the same keeping min, average and max (the store's default)
+  rollup_bytes_per_row_min_max / _avg_only  those per-row costs per tier
 `bytes_per_stored_pt` is the store's whole folder (raw, rollups, catalogue, log) over the raw
 points, as for the anchor's raw engines. The benchmark keeps raw points 40 days, so its 1-minute
 tier is configured unstored (raw holds all of it) and its 5-minute tier is built daily.
@@ -31,6 +38,7 @@ import importlib.util
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -160,32 +168,56 @@ def make_engine_class(anchors: ModuleType) -> type:
             extra["rollup_bytes_per_row"] = rollup_bytes / max(1, rollup_rows)
             extra["tier_bytes"] = {t.name: t.bytes for t in usage.tiers}
             extra["usage"] = usage.describe()
-            per_row = {t.name: t.bytes / max(1, t.points) for t in usage.tiers}
-            # the 1-minute tier is not stored here, but a store keeping raw one day stores it:
-            # what its rows cost is measured by encoding them as the store would, a day a chunk
-            day_rows = [0, 0]
+            # A year of one series in the rrdtool file's archives (10 s x 1 day, 1 min x 1 week,
+            # 5 min x 30 days, 1 h x 1 year): raw points at what they cost here, rollup rows at
+            # what the store's encoder makes of this history's rows of each tier, a default
+            # build period a chunk. Twice: keeping min/avg/max (the default) and keeping averages
+            # only (Tier.keeps_min_max=False), the same archives as rrdtool's AVERAGE ones.
+            raw_pt = raw.bytes / max(1, raw.points)
+            archives = {1: 10080, 2: 8640, 3: 8760}  # tier index: rows kept
+            periods = {1: DAY, 2: 7 * DAY, 3: 7 * DAY}
+            row_cost: dict[bool, dict[int, float]] = {True: {}, False: {}}
+            tend = self.wl.tend
             self.store._cache_reads = False  # a measurement, not a chart: leave the cache be
-            for sid in self.ids[: self.wl.h].tolist():
-                for day_end in range(self.wl.tend - 30 * DAY, self.wl.tend + 1, DAY):
-                    rows = self.store._tier_rows(int(sid), 1, day_end - DAY, day_end)
-                    day_rows[0] += len(st._encode_rows(rows))
-                    day_rows[1] += len(rows)
+            for i, every in periods.items():
+                nbytes = {True: 0, False: 0}
+                nrows = 0
+                first = -(-(tend - 31 * DAY) // every) * every
+                for sid in self.ids[: self.wl.h].tolist():
+                    for p in range(first, tend - every + 1, every):
+                        rows = self.store._tier_rows(int(sid), i, p, p + every)
+                        for keep in (True, False):
+                            nbytes[keep] += len(st._encode_rows(rows, min_max=keep))
+                        nrows += len(rows)
+                for keep in (True, False):
+                    row_cost[keep][i] = nbytes[keep] / max(1, nrows)
             self.store._cache_reads = True
-            per_row["1 min"] = day_rows[0] / max(1, day_rows[1])
-            extra["min1_bytes_per_row_if_stored"] = per_row["1 min"]
-            archives = {"raw": 8640, "1 min": 10080, "5 min": 8640, "1 h": 8760}
-            self.year_bytes = sum(per_row[k] * rows for k, rows in archives.items())
+            extra["min1_bytes_per_row_if_stored"] = row_cost[True][1]
+            extra["rollup_bytes_per_row_min_max"] = {
+                tiers[i].name: row_cost[True][i] for i in periods
+            }
+            extra["rollup_bytes_per_row_avg_only"] = {
+                tiers[i].name: row_cost[False][i] for i in periods
+            }
+            year = {
+                keep: raw_pt * 8640 + sum(row_cost[keep][i] * rows for i, rows in archives.items())
+                for keep in (True, False)
+            }
+            self.year_bytes = year[False]
+            extra["series_year_bytes_min_max"] = year[True]
             if self.wl.h:
-                sid = int(self.ids[0])
-                tend = self.wl.tend
+                # the month chart of each queried series with the decoded-chunk cache emptied
+                # before each, 5 rounds: the median (as the anchor's q_month) and the best
                 times = []
                 for _ in range(5):
-                    self.store._cache.clear()
-                    self.store._cache_used = 0
-                    t = time.perf_counter()
-                    self.store.fetch(sid, tend - 30 * DAY, tend, 2700)
-                    times.append(time.perf_counter() - t)
-                extra["q_month_cold_ms"] = 1e3 * sorted(times)[2]
+                    for q in self.wl.query_ids:
+                        self.store._cache.clear()
+                        self.store._cache_used = 0
+                        t = time.perf_counter()
+                        self.store.fetch(int(self.ids[q]), tend - 30 * DAY, tend, 2700)
+                        times.append(time.perf_counter() - t)
+                extra["q_month_cold_ms"] = 1e3 * statistics.median(times)
+                extra["q_month_cold_best_ms"] = 1e3 * min(times)
             self.store.close()
             t = time.perf_counter()
             again = StatsStore.open(os.path.join(self.root, "store"), self.config)
@@ -194,8 +226,8 @@ def make_engine_class(anchors: ModuleType) -> type:
             self.extra = extra
 
         def series_year_bytes(self, disk: float) -> float:
-            # the rrdtool archives (10 s x 1 day, 1 min x 1 week, 5 min x 30 days, 1 h x 1 year)
-            # at the bytes per point / per min-avg-max row this run measured for each tier
+            # like for like with rrdtool: its archives, averages only (with min and max too:
+            # series_year_bytes_min_max)
             return float(self.year_bytes)
 
         def close(self) -> None:
@@ -427,8 +459,14 @@ def _summary(r: dict[str, Any]) -> str:
         f"{r['engine']:<13} {r['workload']:<9} ingest {r['ingest_pts_per_s'] / 1e6:6.2f}M pts/s  "
         f"p99 {r['report_ms_p99']:.3f} ms  q_month {r.get('q_month_ms') or 0:.3f} ms  "
         f"dash {r['dash_ms']:.3f} ms  {r['bytes_per_stored_pt']:.2f} B/pt  "
-        f"year {r['series_year_bytes'] / 1e3:.0f} kB  "
-        f"rss +{(r['rss_peak_bytes'] - r['rss_base_bytes']) / 1e6:.0f} MB"
+        f"year {r['series_year_bytes'] / 1e3:.0f} kB"
+        + (
+            f" ({r['series_year_bytes_min_max'] / 1e3:.0f} kB with min/max)  "
+            if "series_year_bytes_min_max" in r
+            else "  "
+        )
+        + (f"q_month_cold {r['q_month_cold_ms']:.3f} ms  " if "q_month_cold_ms" in r else "")
+        + f"rss +{(r['rss_peak_bytes'] - r['rss_base_bytes']) / 1e6:.0f} MB"
     )
 
 

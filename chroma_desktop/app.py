@@ -3,18 +3,21 @@
 Layer: chroma_desktop. Thread: the main (GUI) thread. Qt is imported only when the window is
 opened, so --version, --help, --status and --demo --headless start fast and work without a
 display. `--demo` opens the window on the live demo (see demo.py, gui.py) in a throwaway
-CHROMA_HOME; `--status` opens (and upgrades) the database and reports on it.
+CHROMA_HOME; `--status` opens (and upgrades) the database and reports on it. `--headless`
+runs the manager and its REST API with no Qt loaded (chroma_desktop/api/service.py).
+`--open-archive FILE` opens an exported history read-only, with no agents (see offline.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from chroma_desktop.failures import EXIT_OK, run_reporting_errors
-from core.errors import ChromaError
 from core.paths import HOME_ENV, app_paths
 from core.version import installed_version
 
@@ -42,7 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--headless",
         action="store_true",
-        help="no window: with --demo, print each step of the demo in the terminal",
+        help="no window: run the manager and its API (for `chroma` and scripts) until "
+        "stopped; with --demo, print each step of the demo in the terminal",
+    )
+    parser.add_argument(
+        "--open-archive",
+        metavar="FILE",
+        type=Path,
+        help="open an exported history (File → Export history…) read-only, with no agents",
     )
     parser.add_argument(
         "--status",
@@ -58,13 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         if options.status:
             return status()
+        if options.open_archive is not None:
+            from chroma_desktop.offline import run_archive_gui  # Qt loads only for the window
+
+            return run_archive_gui(options.open_archive)
         if options.demo and options.headless:
             return demo()
         if options.headless:
-            raise ChromaError(
-                "Only the demo runs headless for now.",
-                hint="Use `chroma-desktop --demo --headless`, or open the window.",
-            )
+            from chroma_desktop.api.service import run_headless  # no Qt: the manager and API
+
+            return run_headless()
         if options.demo:
             _use_throwaway_home()
         from chroma_desktop.gui import run_gui  # Qt loads only for the window
@@ -97,6 +110,14 @@ def status() -> int:
     finally:
         database.close()
     return EXIT_OK
+
+
+def demo_command() -> list[str]:
+    """The command line that opens another window on a new demo cluster (File → New simulated
+    cluster…): this program with --demo, whether installed as a bundle or run from Python."""
+    if getattr(sys, "frozen", False):  # a PyInstaller bundle: the executable is the program
+        return [sys.executable, "--demo"]
+    return [sys.executable, "-m", "chroma_desktop", "--demo"]
 
 
 def _use_throwaway_home() -> None:

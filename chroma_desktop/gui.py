@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # loaded on the "chroma-start" thread, after the window's fir
     from agentlink.runtime import ReactorThread
     from agentlink.simulator.cluster import SimulatedCluster
     from agentlink.simulator.network import SimulatedNetwork
+    from chroma_desktop.api.service import ApiService
     from chroma_desktop.history import History
     from chroma_desktop.manager import Manager
     from core.database import Database
@@ -68,15 +69,20 @@ class _Running:
     history: History
     reactor_thread: ReactorThread
     simulator: tuple[SimulatedCluster, SimulatedNetwork] | None
+    api: ApiService | None = None
 
 
 class DesktopSession:
     """What runs behind one window: started after its first paint, stopped when it closes."""
 
-    def __init__(self, bridge: Bridge, *, demo: bool) -> None:
+    def __init__(
+        self, bridge: Bridge, *, demo: bool, reactor_thread: ReactorThread | None = None
+    ) -> None:
         self.bridge = bridge
         self.demo = demo
         self.running: _Running | None = None
+        self._reactor_thread = reactor_thread
+        """The process's reactor thread when one runs already (tests); made at start if not."""
 
     def start(self, window: MainWindow) -> None:
         started: Future[_Running] = Future()
@@ -88,10 +94,13 @@ class DesktopSession:
                 started.set_exception(error)
 
         def attach(running: _Running) -> None:
+            from agentlink.discovery import browse_workstation
             from chroma_desktop.views.base import AppContext
 
             self.running = running
-            window.attach(AppContext(running.manager, self.bridge, history=running.history))
+            context = AppContext(running.manager, self.bridge, history=running.history)
+            context.browse = browse_workstation
+            window.attach(context)
             freeze_startup_objects()
             if running.simulator is not None:
                 self._populate(running)
@@ -120,7 +129,7 @@ class DesktopSession:
         if settings.problem is not None:
             self.bridge.failed.emit(describe_failure("chroma-desktop", settings.problem))
         database = open_database()
-        reactor_thread = ReactorThread()
+        reactor_thread = self._reactor_thread or ReactorThread()
         secrets = MemorySecretStore() if self.demo else KeyringSecretStore()
         manager = Manager(database, secrets, paths.config_dir, reactor_thread)
         manager.listeners.append(self.bridge.publish)
@@ -141,7 +150,23 @@ class DesktopSession:
         except BaseException:
             history.close()
             raise
-        return _Running(database, manager, history, reactor_thread, simulator)
+        running = _Running(database, manager, history, reactor_thread, simulator)
+        if not self.demo:  # the demo's keys live in memory: `chroma` could not read its token
+            running.api = self._serve_api(running, secrets, paths)
+        return running
+
+    def _serve_api(self, running: _Running, secrets: Any, paths: Any) -> ApiService | None:
+        """The local REST API of this window's manager, for `chroma` and scripts; the window
+        works on without it (and says why) when it cannot be served."""
+        from chroma_desktop.api.service import ApiService
+
+        api = ApiService(running.manager, secrets, paths, headless=False, history=running.history)
+        try:
+            api.start()
+        except Exception as error:
+            self.bridge.failed.emit(describe_failure("chroma-desktop", error))
+            return None
+        return api
 
     def _populate(self, running: _Running) -> None:
         from chroma_desktop.demo import populate_demo
@@ -166,6 +191,8 @@ class DesktopSession:
         running, self.running = self.running, None
         if running is None:
             return
+        if running.api is not None:
+            running.api.stop()
         running.manager.stop()
         running.history.close()
         if running.simulator is not None:

@@ -13,6 +13,11 @@ Series are named (object, metric): a target's series by its Lustre label ("demof
 its history follows it through a failover; a server's ("node" and "lnet" subjects) by its
 address; any other subject (the MGS) as "<subject>@<address>".
 
+An offline archive (stats.archive) is shown through the same class: `History.of_archive` opens
+its copies of both stores read-only, learns what has history from the stores themselves, and
+takes the archive's end as "now". `export_archive` writes an archive from the live stores, read
+a batch at a time on the history thread while ingest goes on between the batches.
+
 Storage budgets (`chroma_desktop.settings.StorageBudgets`): the stores are opened with them, they
 are applied again every RETENTION_EVERY_S while reports arrive, and `set_budgets` saves and
 applies new ones at once; `storage()` reads out what is kept against them.
@@ -22,11 +27,14 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Final, Protocol, TypeVar
@@ -36,9 +44,11 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from chroma_desktop.settings import StorageBudgets, load_settings, save_settings
+from core.database import Database
 from core.errors import ChromaError
 from core.observations import LogLine as ReportedLogLine
 from core.observations import Observation, RecordsReported, StatSample, SyslogSeverity
+from stats.archive import ExportResult, OpenedArchive, export_archive
 from stats.logs import LogLine, LogStore, LogUsage, MessageClass, TailPage
 from stats.store import OstBalance, SeriesKind, StatsStore, StoreConfig
 from stats.store import Usage as StatsUsage
@@ -333,8 +343,13 @@ class History:
         stats_config: StoreConfig | None = None,
         budgets: StorageBudgets | None = None,
         settings_dir: Path | None = None,
+        read_only: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.read_only = read_only
+        self.clock = clock
+        """What "now" is: an archive's end for an archive."""
         self.budgets = budgets or StorageBudgets()
         self._settings_dir = settings_dir
         self._on_error = on_error or (lambda error: log.error("%s", error))
@@ -349,6 +364,20 @@ class History:
         self._objects: dict[str, ObjectKind] = {}
         self._next_retention = 0.0
         self.ready: Future[None] = self._executor.submit(self._open, stats_config)
+
+    @classmethod
+    def of_archive(
+        cls, archive: OpenedArchive, *, on_error: Callable[[ChromaError], None] | None = None
+    ) -> History:
+        """The history kept in an opened archive, read-only, its end taken as now."""
+        end = archive.manifest.end.timestamp()
+        return cls(
+            archive.directory,
+            on_error=on_error,
+            stats_config=archive.stats_config,
+            read_only=True,
+            clock=lambda: end,
+        )
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -369,13 +398,25 @@ class History:
         if config is None:
             config = StoreConfig(size_budget=self.budgets.stats_bytes)
         try:
-            self._stats = StatsStore.open(self.data_dir / STATS_DIR, config)
+            self._stats = StatsStore.open(
+                self.data_dir / STATS_DIR, config, read_only=self.read_only
+            )
         except Exception as error:  # shown, and charts say why they are empty
             self._unavailable[_STATS] = self._fail_open(_STATS, self.data_dir / STATS_DIR, error)
         try:
-            self._logs = LogStore(self.data_dir / LOGS_FILE, policy=self.budgets.log_policy)
+            self._logs = LogStore(
+                self.data_dir / LOGS_FILE,
+                policy=self.budgets.log_policy,
+                read_only=self.read_only,
+            )
         except Exception as error:
             self._unavailable[_LOGS] = self._fail_open(_LOGS, self.data_dir / LOGS_FILE, error)
+        if self.read_only:  # nothing is reported: what has history is what the stores hold
+            for series in self._stats.series_list() if self._stats else ():
+                self._ids[(series.object, series.metric)] = series.id
+                self._objects.setdefault(series.object, object_kind(series.object))
+            for host in self._logs.hosts() if self._logs else ():
+                self._objects.setdefault(host, ObjectKind.SERVER)
 
     def _fail_open(self, what: str, path: Path, error: Exception) -> ChromaError:
         if isinstance(error, ChromaError):
@@ -433,6 +474,45 @@ class History:
         if time.monotonic() >= self._next_retention:
             self._next_retention = time.monotonic() + RETENTION_EVERY_S
             self._apply_budgets()
+
+    # --- archives -------------------------------------------------------------------------------
+
+    def run(self, work: Callable[[StatsStore | None, LogStore | None], T]) -> T:
+        """`work(stats, logs)` on the history thread, waited for (`stats.archive.StoreAccess`;
+        never call it from the history thread itself)."""
+        return self._executor.submit(lambda: work(self._stats, self._logs)).result()
+
+    def export_archive(
+        self,
+        path: Path,
+        database: Database,
+        start: float,
+        end: float,
+        *,
+        progress: Callable[[str], None] | None = None,
+    ) -> Future[ExportResult]:
+        """Write the history of [start, end] (seconds) to the archive `path` on its own
+        "chroma-export" thread; the stores are read a batch at a time on the history thread."""
+        done: Future[ExportResult] = Future()
+
+        def on_thread() -> None:
+            try:
+                done.set_result(
+                    export_archive(
+                        path,
+                        database,
+                        datetime.fromtimestamp(start, UTC),
+                        datetime.fromtimestamp(end, UTC),
+                        stores=self,
+                        source=f"{database.url} on {os.uname().nodename}",
+                        progress=progress,
+                    )
+                )
+            except BaseException as error:  # reaches whoever waits on the Future
+                done.set_exception(error)
+
+        threading.Thread(target=on_thread, name="chroma-export", daemon=True).start()
+        return done
 
     # --- storage budgets ------------------------------------------------------------------------
 
@@ -599,7 +679,8 @@ class History:
         """The measure now (NaN when unknown): for a readout beside a chart."""
 
         def work() -> float:
-            series = self._measure(subject, measure, _now() - 120, _now(), 12)
+            now = int(self.clock())
+            series = self._measure(subject, measure, now - 120, now, 12)
             finite = series.avg[np.isfinite(series.avg)]
             return float(finite[-1]) if finite.size else math.nan
 
@@ -635,7 +716,7 @@ class History:
         if not keys:
             return {}
         ts, values = store.latest([self._ids[k] for k in keys])
-        values = np.where(ts >= _now() - LIVE_FOR_S, values, np.nan)
+        values = np.where(ts >= int(self.clock()) - LIVE_FOR_S, values, np.nan)
         latest = dict(zip(keys, values.tolist(), strict=True))
 
         def figure(name: str, metric: str) -> float:
@@ -735,12 +816,19 @@ class History:
         return self._logs
 
 
+def object_kind(obj: str) -> ObjectKind:
+    """The kind of object a series' object name denotes (the inverse of `series_key`)."""
+    if "-OST" in obj:
+        return ObjectKind.OST
+    if "-MDT" in obj:
+        return ObjectKind.MDT
+    if "@" in obj:
+        return ObjectKind.MGS
+    return ObjectKind.SERVER
+
+
 def _is_lustre(line: LogLine) -> bool:
     return line.lustre.message_class != MessageClass.NORMAL
-
-
-def _now() -> int:
-    return int(time.time())
 
 
 def _closed_error(what: str) -> HistoryUnavailableError:

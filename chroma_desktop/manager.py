@@ -24,6 +24,8 @@ it into queued signals, the CLI prints it.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from twisted.internet import task
 
 from agentlink.authority import DesktopAuthority
 from agentlink.commands import AgentCommandRenderer
-from agentlink.connector import AgentEndpoint, AgentLinks, LinkEvent, pair_agent
+from agentlink.connector import AgentEndpoint, AgentLinks, LinkEvent, LinkState, pair_agent
 from agentlink.daemon import DEFAULT_PORT
 from agentlink.gateway import LinkGateway
 from agentlink.reports import GarbledReportError, contact_from_link_event, parse_push
@@ -120,6 +122,8 @@ class Manager:
         self.alerts = AlertEngine(database, self.clock)
         self._ticking: task.LoopingCall | None = None
         self._closing_links: set[str] = set()
+        self._link_states: dict[str, LinkState] = {}
+        """Each server's link as its last LinkEvent said (reactor thread only)."""
         self._stopped = False
         self._journal_positions: dict[str, int] = {}
         """Each paired server's `Host.records_delivered` when its link was set up."""
@@ -211,8 +215,12 @@ class Manager:
 
         return self.worker.submit(on_worker)
 
-    def pair_server(self, address: str, token: str) -> Future[PairedServer]:
-        """Pair the agent at `address` using the token it printed, and keep a link to it."""
+    def pair_server(
+        self, address: str, token: str, *, profile: str | None = None
+    ) -> Future[PairedServer]:
+        """Pair the agent at `address` using the token it printed, and keep a link to it. A new
+        server gets `profile` (by name; the default profile when None); a server paired again
+        keeps its own unless one is given."""
         done: Future[PairedServer] = Future()
         try:
             parsed = parse_server_address(address)
@@ -235,7 +243,7 @@ class Manager:
 
         def record(paired: Any) -> None:
             recorded = self.worker.submit(
-                lambda session: self._record_pairing(session, key, paired.name, paired),
+                lambda session: self._record_pairing(session, key, paired.name, paired, profile),
                 actor="pairing",
             )
             recorded.add_done_callback(connect)
@@ -253,15 +261,46 @@ class Manager:
         self.reactor_thread.call(on_reactor)
         return done
 
+    def wait_for_links(self, timeout_s: float) -> tuple[str, ...]:
+        """Wait up to `timeout_s` until the link to every paired server is up; the servers whose
+        link is still down (for a short-lived manager, such as the one `chroma` runs for one
+        command, before it acts)."""
+        came_up = threading.Event()
+
+        def listener(event: object) -> None:
+            if isinstance(event, LinkEvent):
+                came_up.set()
+
+        self.listeners.append(listener)
+        try:
+            expected = {e.host for e in self.worker.submit(self._paired_endpoints).result()}
+            deadline = time.monotonic() + timeout_s
+            while True:
+                down = expected - self.reactor_thread.call_and_wait(self._connected_now)
+                left = deadline - time.monotonic()
+                if not down or left <= 0:
+                    return tuple(sorted(down))
+                came_up.wait(left)
+                came_up.clear()
+        finally:
+            self.listeners.remove(listener)
+
+    def _connected_now(self) -> set[str]:
+        return {host for host, state in self._link_states.items() if state == LinkState.CONNECTED}
+
     def add_report_handler(self, kind: str, handler: ReportHandler) -> None:
         self._report_handlers.setdefault(kind, []).append(handler)
 
     # --- inside ---------------------------------------------------------------------------------
 
-    def _record_pairing(self, session: Session, key: str, name: str, paired: Any) -> PairedServer:
+    def _record_pairing(
+        self, session: Session, key: str, name: str, paired: Any, profile: str | None
+    ) -> PairedServer:
         host = session.scalar(select(Host).where(Host.address == key, Host.deleted_at.is_(None)))
         if host is None:
-            host = inventory.add_host(session, key)
+            host = inventory.add_host(session, key, profile)
+        elif profile is not None:
+            inventory.set_host_profile(session, host, profile)
         host.agent_id = key
         host.cert_fingerprint = paired.fingerprint
         host.nodename = name
@@ -294,6 +333,7 @@ class Manager:
 
     def _link_event(self, event: LinkEvent) -> None:
         """Reactor thread: a link came up or went down."""
+        self._link_states[event.host] = event.state
         planned = event.host in self._closing_links
         contact = contact_from_link_event(event, received_at=self.clock.now(), planned=planned)
         self.worker.submit(

@@ -36,6 +36,7 @@ from core.errors import (
     DatabaseTooNewError,
     DatabaseUnreadableError,
     NotAChromaDatabaseError,
+    ReadOnlyDatabaseError,
 )
 from core.paths import database_url
 
@@ -69,12 +70,24 @@ class SchemaStatus:
 class Database:
     """An open, migrated database and the factory of its sessions."""
 
-    def __init__(self, engine: Engine, *, backup_path: Path | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, backup_path: Path | None = None, read_only: bool = False
+    ) -> None:
         self.engine = engine
         self.backup_path = backup_path
         """The copy kept before this start's upgrade, if one was made."""
+        self.read_only = read_only
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         install_audit_trail(self._sessions)
+        if read_only:
+            event.listen(self._sessions, "before_flush", self._refuse_changes)
+
+    def _refuse_changes(self, session: Session, *_: object) -> None:
+        if session.new or session.dirty or session.deleted:
+            raise ReadOnlyDatabaseError(
+                f"The database {self.url} is open read-only: nothing in it can be changed.",
+                hint="It is an offline archive; open the live site to make changes.",
+            )
 
     @property
     def url(self) -> str:
@@ -150,6 +163,38 @@ def open_database(url: str | None = None, *, upgrade: bool = True) -> Database:
     except BaseException:
         engine.dispose()
         raise
+
+
+def open_database_read_only(path: Path) -> Database:
+    """Open the SQLite file `path` (an offline archive's model) so that nothing can write to
+    it: the connection is read-only and a unit of work that changes anything raises
+    ReadOnlyDatabaseError. Its schema must be this version's newest (migrate a copy first)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise DatabaseUnreadableError(f"Cannot read the database {path}: {error}.") from None
+    if header != SQLITE_HEADER:
+        raise DatabaseCorruptError(f"{path} is not a SQLite database.")
+    engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    try:
+        status = _inspect_engine(engine)
+        if status.revision != schema_head():
+            raise DatabaseError(
+                f"The database {path} has schema {status.revision}, not {schema_head()}.",
+                hint="Upgrade a copy of it with this version before opening it read-only.",
+            )
+    except BaseException:
+        engine.dispose()
+        raise
+    return Database(engine, read_only=True)
 
 
 def _describe(url: str, sqlite_file: Path | None) -> str:

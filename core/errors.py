@@ -60,3 +60,7 @@ class NotAChromaDatabaseError(DatabaseError):
 
 class SecretStoreUnavailableError(ChromaError):
     """No usable keyring exists to keep credentials and keys in."""
+
+
+class ReadOnlyDatabaseError(DatabaseError):
+    """A database opened read-only (an offline archive's) was asked to change."""

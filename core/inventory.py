@@ -87,6 +87,16 @@ def add_host(session: Session, address: str, profile: str | None = None) -> Host
     return host
 
 
+def set_host_profile(session: Session, host: Host, profile: str) -> None:
+    """Give `host` the profile named `profile`: a monitored profile makes it monitor-only (no
+    job ever changes it), a managed one lets the scheduler act on it."""
+    server_profile = _profile(session, profile)
+    assert server_profile is not None  # a name was given: found, or ValidationError
+    host.profile = server_profile
+    host.monitor_only = not server_profile.managed
+    session.flush()
+
+
 def _profile(session: Session, name: str | None) -> ServerProfile | None:
     if name is None:
         return session.scalar(select(ServerProfile).where(ServerProfile.default.is_(True)))

@@ -3,20 +3,28 @@
 Layer: stats (NumPy and zstandard only). Thread: any; the functions keep no state.
 
 A chunk is a few columns of equal length (a raw chunk: times and values; a rollup chunk: labels,
-sum, count, min, max). Each column is turned into small integers (a delta or a delta-of-delta of
-its int64 values, or of the IEEE-754 bits of its floats), zigzag-mapped so small negatives stay
-small; the columns are laid end to end, split into eight byte planes (all the low bytes, then all
-the next bytes, …) and handed to zstd as one frame, which turns the planes of zeros that slowly
-changing series leave into almost nothing. Floats that are all whole numbers (Lustre's cumulative
-counters) are coded as integers, which is what brings those counters under two bytes a point.
-Every bit pattern survives: NaN payloads, infinities, -0.0.
+sum, count, min, max). Each column is first seen as integers: int64 columns as they are, floats
+that are all whole numbers (Lustre's cumulative counters) as those numbers, other floats as their
+IEEE-754 bits. A column whose integers are a straight line (regular timestamps and bucket labels,
+full buckets' counts, a constant gauge such as kbytestotal, a min/max a tier does not keep) is
+stored as its first value and step in the header and costs nothing to decode. The others become
+small integers (a delta or a delta-of-delta, its first values kept in the header), zigzag-mapped
+so small negatives stay small, laid end to end and split into byte planes (all the low bytes,
+then all the next bytes, …); only the planes that are not all zero are kept, and zstd packs them
+as one frame, which turns the planes of zeros that slowly changing series leave into almost
+nothing. Planes zstd cannot shrink by 2% (noisy floats' random low bytes) are kept as they are,
+which costs no decompression to read. Every bit pattern survives: NaN payloads, infinities, -0.0.
 
 Reading is batched: `decode_chunks` decompresses each chunk of a query (one zstd call each) and
-undoes the transforms of all of them with a handful of NumPy operations, so a chart that touches
+undoes the transforms of all chunks of one layout (rows and transforms: usually all of a query's
+chunks of one tier) with a handful of NumPy operations on one 3-D array, so a chart that touches
 thirty chunks pays for thirty decompressions, not for thirty rounds of array bookkeeping.
 
-Blob layout: a byte of column count, a little-endian uint32 of the row count, one transform byte
-per column, then the zstd frame (absent when the row count is 0).
+Blob layout (format 3): a byte of column count k, a little-endian uint32 of the row count n, a
+byte of byte-plane count p (0-8; plus 0x80 when the planes are stored as they are), one transform
+byte per column, then little-endian int64 words in column order: (first value, step) for a
+straight-line column, the first value (two for a delta-of-delta) for the others; then the p
+planes of those others, a zstd frame or as they are (absent when there is nothing to store).
 """
 
 from __future__ import annotations
@@ -34,18 +42,26 @@ from stats.errors import StatsCorruptError
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+U64 = npt.NDArray[np.uint64]
 Column = I64 | F64
 
-_HEADER: Final = struct.Struct("<BI")
+_HEADER: Final = struct.Struct("<BIB")
+_LAYOUT_HEADER: Final = struct.Struct("<BI")  # a chunk's layout: its header less the plane count
+_PLANES_AT: Final = _LAYOUT_HEADER.size
+STORED: Final = 0x80  # flag on the plane count: the planes follow as they are, not compressed
+_WORTH_COMPRESSING: Final = 0.98  # zstd must save 2% to be used (noisy floats' planes: ~0.7%)
 _MAX_EXACT_INT: Final = float(2**53)
 _LEVEL: Final = 3
+_MAX_ROWS: Final = 1 << 22  # far above any chunk's rows (an hour at 1 s, four weeks of days)
+LINEAR: Final = 0x08  # flag on a transform byte: the column's integers are first + step * i
 
 _compressor = zstandard.ZstdCompressor(level=_LEVEL)
 _decompressor = zstandard.ZstdDecompressor()
 
 
 class Transform(IntEnum):
-    """How the integers handed to zstd were derived from a column."""
+    """How the integers handed to zstd were derived from a column. A straight-line column has
+    `LINEAR` added to INT_DELTA, FLOAT_BITS_DELTA or FLOAT_INT_DELTA: what its line is of."""
 
     INT_DELTA = 0
     INT_DOD = 1
@@ -65,11 +81,18 @@ class Kind(IntEnum):
 
 
 _FLOATS: Final = frozenset(
-    {Transform.FLOAT_BITS_DELTA, Transform.FLOAT_INT_DELTA, Transform.FLOAT_INT_DOD}
+    {
+        Transform.FLOAT_BITS_DELTA,
+        Transform.FLOAT_INT_DELTA,
+        Transform.FLOAT_INT_DOD,
+    }
 )
 _DODS: Final = frozenset({Transform.INT_DOD, Transform.FLOAT_INT_DOD})
 _INT_VALUED_FLOATS: Final = frozenset({Transform.FLOAT_INT_DELTA, Transform.FLOAT_INT_DOD})
-_VALID: Final = frozenset(int(t) for t in Transform)
+_VALID: Final = frozenset(int(t) for t in Transform) | {
+    LINEAR | int(t)
+    for t in (Transform.INT_DELTA, Transform.FLOAT_BITS_DELTA, Transform.FLOAT_INT_DELTA)
+}
 
 
 def _delta(x: I64) -> I64:
@@ -85,22 +108,55 @@ def _cost(x: I64) -> float:
     return float(np.log2(np.abs(x.astype(np.float64)) + 1.0).sum())
 
 
-def _smaller(plain: I64, plain_t: Transform, dod_t: Transform) -> tuple[Transform, I64]:
+def _zigzag(x: I64) -> I64:
+    return (x << 1) ^ (x >> 63)
+
+
+def _smaller(plain: I64, plain_t: Transform, dod_t: Transform) -> tuple[int, I64]:
     dd = _delta(plain)
     return (dod_t, dd) if _cost(dd) < _cost(plain) else (plain_t, plain)
 
 
-def _transform(kind: Kind, values: npt.ArrayLike) -> tuple[Transform, I64]:
+def _line(base: I64) -> tuple[int, int] | None:
+    """(first, step) when the integers are first + step * i (modulo 2**64), else None."""
+    n = base.size
+    if not n:
+        return 0, 0
+    first = int(base[0])
+    if n == 1:
+        return first, 0
+    step = (base[1:2] - base[:1])[0]  # array arithmetic wraps silently, as the decoder's does
+    if n > 2 and not bool(np.all(base[2:] - base[1:-1] == step)):
+        return None
+    return first, int(step)
+
+
+def _transform(kind: Kind, values: npt.ArrayLike) -> tuple[int, I64, tuple[int, int] | None]:
+    """(transform byte, integers for the frame, (first, step) of a straight-line column)."""
     if kind is Kind.FLOAT:
         v = np.ascontiguousarray(values, dtype=np.float64)
         if _all_whole(v):
-            d = _delta(v.astype(np.int64))
-            return _smaller(d, Transform.FLOAT_INT_DELTA, Transform.FLOAT_INT_DOD)
-        return Transform.FLOAT_BITS_DELTA, _delta(v.view(np.int64))
-    d = _delta(np.ascontiguousarray(values, dtype=np.int64))
+            base = v.astype(np.int64)
+            line = _line(base)
+            if line is not None:
+                return LINEAR | Transform.FLOAT_INT_DELTA, base[:0], line
+            return (
+                *_smaller(_delta(base), Transform.FLOAT_INT_DELTA, Transform.FLOAT_INT_DOD),
+                None,
+            )
+        bits = v.view(np.int64)
+        line = _line(bits)
+        if line is not None:
+            return LINEAR | Transform.FLOAT_BITS_DELTA, bits[:0], line
+        return Transform.FLOAT_BITS_DELTA, _delta(bits), None
+    ints = np.ascontiguousarray(values, dtype=np.int64)
+    line = _line(ints)
+    if line is not None:
+        return LINEAR | Transform.INT_DELTA, ints[:0], line
+    d = _delta(ints)
     if kind is Kind.TIME:
-        return Transform.INT_DOD, _delta(d)
-    return _smaller(d, Transform.INT_DELTA, Transform.INT_DOD)
+        return Transform.INT_DOD, _delta(d), None
+    return (*_smaller(d, Transform.INT_DELTA, Transform.INT_DOD), None)
 
 
 def _all_whole(v: F64) -> bool:
@@ -113,97 +169,221 @@ def _all_whole(v: F64) -> bool:
 
 
 def encode_chunk(columns: Sequence[tuple[Kind, npt.ArrayLike]]) -> bytes:
-    """Encode columns of equal length as one blob (one zstd frame)."""
+    """Encode columns of equal length as one blob (at most one zstd frame)."""
+    body: bytes
     coded = [_transform(kind, values) for kind, values in columns]
-    n = coded[0][1].size if coded else 0
-    if any(ints.size != n for _, ints in coded):
+    sizes = {np.asarray(values).size for _, values in columns}
+    if len(sizes) > 1:
         raise ValueError("the columns of a chunk must have equal lengths")
-    head = _HEADER.pack(len(coded), n) + bytes(int(t) for t, _ in coded)
-    if not n:
-        return head
-    ints = np.concatenate([ints for _, ints in coded])
-    u = ((ints << 1) ^ (ints >> 63)).view(np.uint8).reshape(-1, 8)
-    planes = np.empty((8, u.shape[0]), dtype=np.uint8)
-    for b in range(8):  # eight strided copies beat one transposing copy
-        planes[b] = u[:, b]
-    return head + _compressor.compress(planes.data)
+    n = sizes.pop() if sizes else 0
+    words: list[int] = []  # the header's int64s
+    framed: list[I64] = []
+    for code, ints, line in coded:
+        if line is not None:
+            words += line
+        elif n:  # n > 2: shorter columns are straight lines
+            heads = 2 if _IS_DOD[code] else 1
+            words += ints[:heads].tolist()  # the large first values go in the header
+            rest = ints.copy()
+            rest[:heads] = 0
+            framed.append(_zigzag(rest))  # small negative deltas stay small
+    planes = 0
+    body = b""
+    if framed:
+        u = (np.concatenate(framed) if len(framed) > 1 else framed[0]).view(np.uint64)
+        planes = (int(u.max()).bit_length() + 7) // 8
+        bytes8 = u.view(np.uint8).reshape(-1, 8)
+        out = np.empty((planes, bytes8.shape[0]), dtype=np.uint8)
+        for b in range(planes):  # strided copies beat one transposing copy
+            out[b] = bytes8[:, b]
+        body = _compressor.compress(out.data) if planes else b""
+        if len(body) > _WORTH_COMPRESSING * out.size:
+            # random low bytes (noisy floats) hardly compress: kept as they are, they cost
+            # no zstd call to read
+            body = out.tobytes()
+            planes |= STORED
+    head = (
+        _HEADER.pack(len(coded), n, planes)
+        + bytes(code for code, _, _ in coded)
+        + np.array(words, dtype="<i8").tobytes()
+    )
+    return head + body
 
 
-def _unplane(planes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
-    out = np.empty((planes.shape[1], 8), dtype=np.uint8)
-    for b in range(8):
-        out[:, b] = planes[b]
-    return out.view(np.uint64).ravel()
+class _Layout:
+    """What a chunk header (column count, rows, transform bytes: not the plane count, which
+    chunks decoded together may differ in) says about the chunk's layout, worked out once per
+    distinct header."""
+
+    __slots__ = (
+        "codes",
+        "dod",
+        "framed",
+        "head_words",
+        "n",
+        "slots",
+        "words",
+    )
+
+    def __init__(self, header: bytes, ncols: int) -> None:
+        k, n = _LAYOUT_HEADER.unpack_from(header)
+        if k != ncols:
+            raise StatsCorruptError(f"a stored chunk has {k} columns where {ncols} belong")
+        codes = header[_LAYOUT_HEADER.size :]
+        if codes.translate(None, _VALID_BYTES):
+            raise StatsCorruptError("a stored chunk names an unknown transform")
+        if n > _MAX_ROWS:
+            raise StatsCorruptError("a stored chunk's header names too many rows")
+        self.codes = codes
+        self.n = n
+        self.framed = bytes(c for c in codes if not c & LINEAR) if n else b""
+        if self.framed and n < 3:  # shorter columns are always straight lines
+            raise StatsCorruptError("a stored chunk's header does not add up")
+        # the header's int64 words: (first, step) per line, the first values of framed columns
+        self.head_words: list[int] = []
+        self.dod: list[bool] = []
+        slots: list[tuple[bool, int]] = []  # per column: (is a line, word of its line / k-th)
+        w = 0
+        for c in codes:
+            if c & LINEAR or not n:
+                slots.append((True, w))
+                w += 2
+            else:
+                slots.append((False, len(self.head_words)))
+                self.head_words.append(w)
+                self.dod.append(bool(_IS_DOD[c]))
+                w += 2 if _IS_DOD[c] else 1
+        self.words = w
+        self.slots = tuple(slots)
+
+
+_LAYOUTS: dict[bytes, _Layout] = {}
+
+
+def _layout(header: bytes, ncols: int) -> _Layout:
+    found = _LAYOUTS.get(header)
+    if found is None:
+        found = _Layout(header, ncols)
+        if len(_LAYOUTS) < 4096:
+            _LAYOUTS[header] = found
+    elif len(found.codes) != ncols:
+        raise StatsCorruptError(
+            f"a stored chunk has {len(found.codes)} columns where {ncols} belong"
+        )
+    return found
 
 
 def decode_chunks(blobs: Sequence[bytes], ncols: int) -> list[list[Column]]:
     """Decode chunks of `ncols` columns each: per chunk, its columns (int64 or float64 as they
-    were stored). The arrays of one call share memory; copy one to keep it on its own."""
-    lens: list[int] = []
-    codes: list[bytes] = []
-    planes: list[npt.NDArray[np.uint8]] = []
-    for blob in blobs:
-        if len(blob) < _HEADER.size + ncols:
+    were stored). Chunks of the same layout (rows and transforms: most chunks of a query) are
+    decoded together as one array. The arrays of one call share memory; copy one to keep it on
+    its own."""
+    start = _HEADER.size + ncols
+    groups: dict[bytes, list[int]] = {}
+    for i, blob in enumerate(blobs):
+        if len(blob) < start:
             raise StatsCorruptError("a stored chunk is shorter than its header")
-        k, n = _HEADER.unpack_from(blob)
-        if k != ncols:
-            raise StatsCorruptError(f"a stored chunk has {k} columns where {ncols} belong")
-        lens.append(n)
-        codes.append(blob[_HEADER.size : _HEADER.size + k])
-        if not n:
-            continue
-        try:
-            body = _decompressor.decompress(
-                memoryview(blob)[_HEADER.size + k :], max_output_size=8 * k * n
-            )
-        except zstandard.ZstdError as exc:
-            raise StatsCorruptError(f"a stored chunk does not decompress: {exc}") from None
-        if len(body) != 8 * k * n:
-            raise StatsCorruptError("a stored chunk holds fewer values than its header says")
-        planes.append(np.frombuffer(body, dtype=np.uint8).reshape(8, k * n))
-    seg_code = np.frombuffer(b"".join(codes), dtype=np.uint8)
-    if not _VALID_CODE[seg_code].all():
-        raise StatsCorruptError("a stored chunk names an unknown transform")
-    seg_len = np.repeat(np.array(lens, dtype=np.int64), ncols)
-    if planes:
-        big = planes[0] if len(planes) == 1 else np.concatenate(planes, axis=1)
-        u = _unplane(big)
-        x = ((u >> np.uint64(1)) ^ (np.uint64(0) - (u & np.uint64(1)))).view(np.int64)
-        ints = _segmented_cumsum(x, seg_len)
-        dod = _IS_DOD[seg_code]
-        if dod.any():
-            twice = _segmented_cumsum(ints, seg_len)
-            ints = twice if dod.all() else np.where(np.repeat(dod, seg_len), twice, ints)
-    else:
-        ints = np.empty(0, dtype=np.int64)
-    is_float = _IS_FLOAT[seg_code]
-    floats = ints.view(np.float64)
-    whole = _IS_WHOLE[seg_code]
-    if whole.any():
-        floats = np.where(np.repeat(whole, seg_len), ints.astype(np.float64), floats)
-    out: list[list[Column]] = []
-    pos = 0
-    seg = 0
-    for n in lens:
-        cols: list[Column] = []
-        for _ in range(ncols):
-            cols.append((floats if is_float[seg] else ints)[pos : pos + n])
-            pos += n
-            seg += 1
-        out.append(cols)
+        groups.setdefault(blob[:_PLANES_AT] + blob[_PLANES_AT + 1 : start], []).append(i)
+    out: list[list[Column]] = [[]] * len(blobs)
+    for header, members in groups.items():
+        layout = _layout(header, ncols)
+        for i, cols in zip(
+            members, _decode_group(layout, [blobs[i] for i in members]), strict=True
+        ):
+            out[i] = cols
     return out
 
 
-def _segmented_cumsum(x: I64, seg_len: I64) -> I64:
-    """Running sums that restart at each segment (modulo 2**64, as the deltas were taken)."""
-    c = np.cumsum(x, dtype=np.int64)
-    starts = np.cumsum(seg_len) - seg_len
-    inner = starts > 0
-    if inner.any():
-        base = np.zeros(seg_len.size, dtype=np.int64)
-        base[inner] = c[starts[inner] - 1]
-        c -= np.repeat(base, seg_len)
-    return c
+def _decode_group(layout: _Layout, blobs: list[bytes]) -> list[list[Column]]:
+    """Chunks of one layout: G chunks, each F framed columns and some lines of n values."""
+    g, n = len(blobs), layout.n
+    start = _HEADER.size + len(layout.codes)
+    at = start + 8 * layout.words
+    f = len(layout.framed)
+    flags = [blob[_PLANES_AT] if f else 0 for blob in blobs]
+    planes = [flag & ~STORED for flag in flags]
+    if max(planes) > 8:
+        raise StatsCorruptError("a stored chunk names more than eight byte planes")
+    bodies = []
+    for blob, p, flag in zip(blobs, planes, flags, strict=True):
+        size = p * f * n
+        if size and flag & STORED:
+            if len(blob) != at + size:
+                raise StatsCorruptError("a stored chunk's size does not match its header")
+            bodies.append(blob[at:])
+        elif size:
+            try:
+                body = _decompressor.decompress(memoryview(blob)[at:], max_output_size=size)
+            except zstandard.ZstdError as exc:
+                raise StatsCorruptError(f"a stored chunk does not decompress: {exc}") from None
+            if len(body) != size:
+                raise StatsCorruptError("a stored chunk holds fewer values than its header says")
+            bodies.append(body)
+        elif len(blob) != at:
+            raise StatsCorruptError("a stored chunk's size does not match its header")
+    words = np.frombuffer(b"".join(b[start:at] for b in blobs), dtype="<i8")
+    if words.size != g * layout.words:
+        raise StatsCorruptError("a stored chunk is shorter than its header")
+    words = words.astype(np.int64).reshape(g, layout.words)
+    framed: I64 | None = None
+    if f:
+        framed = _unplane(bodies, planes, f * n).view(np.int64).reshape(g, f, n)
+        _undo_deltas(framed, layout, words)
+    steps = np.arange(n, dtype=np.int64)
+    per_column: list[list[Column]] = []
+    for code, (is_line, k) in zip(layout.codes, layout.slots, strict=True):
+        kind = code & 7
+        if is_line:
+            ints2 = words[:, k + 1, None] * steps + words[:, k, None]
+        else:
+            assert framed is not None
+            ints2 = framed[:, k]
+        if not _IS_FLOAT[kind]:
+            per_column.append(list(ints2))
+        elif _IS_WHOLE[kind]:
+            per_column.append(list(ints2.astype(np.float64)))
+        else:
+            per_column.append(list(ints2.view(np.float64)))
+    return [list(cols) for cols in zip(*per_column, strict=True)]
+
+
+def _undo_deltas(framed: I64, layout: _Layout, words: I64) -> None:
+    """Zigzag and running sums (twice for a delta-of-delta) undone in place over `framed`
+    (chunks x columns x rows), starting from the first values in the header `words`."""
+    u = framed.view(np.uint64)
+    low = u & np.uint64(1)
+    u >>= np.uint64(1)
+    u ^= np.uint64(0) - low
+    heads = np.array(layout.head_words)
+    framed[:, :, 0] = words[:, heads]
+    dod = np.array(layout.dod)
+    if dod.any():
+        framed[:, dod, 1] = words[:, heads[dod] + 1]
+    np.cumsum(framed, axis=2, out=framed)
+    if dod.all():
+        np.cumsum(framed, axis=2, out=framed)
+    elif dod.any():
+        framed[:, dod] = np.cumsum(framed[:, dod], axis=2)
+
+
+def _unplane(bodies: list[bytes], planes: list[int], width: int) -> U64:
+    """Byte planes back to unsigned integers: per chunk, `planes` planes (the low byte first,
+    those left out are zero) of `width` values."""
+    g, p = len(planes), max(planes)
+    if not p:
+        return np.zeros(g * width, dtype=np.uint64)
+    if min(planes) == p:
+        big = np.frombuffer(b"".join(bodies), dtype=np.uint8).reshape(g, p, width)
+    else:  # chunks of a busy hour and of an idle one: pad the idle one's missing planes
+        big = np.zeros((g, p, width), dtype=np.uint8)
+        full = iter(bodies)
+        for i, chunk_planes in enumerate(planes):
+            if chunk_planes:
+                big[i, :chunk_planes] = np.frombuffer(next(full), np.uint8).reshape(-1, width)
+    out = (np.zeros if p < 8 else np.empty)((g, width, 8), dtype=np.uint8)
+    for b in range(p):  # strided copies beat one transposing copy
+        out[:, :, b] = big[:, b]
+    return out.view(np.uint64).ravel()
 
 
 def _code_table(members: frozenset[Transform] | frozenset[int]) -> npt.NDArray[np.bool_]:
@@ -215,7 +395,7 @@ def _code_table(members: frozenset[Transform] | frozenset[int]) -> npt.NDArray[n
 _IS_FLOAT: Final = _code_table(_FLOATS)
 _IS_DOD: Final = _code_table(_DODS)
 _IS_WHOLE: Final = _code_table(_INT_VALUED_FLOATS)
-_VALID_CODE: Final = _code_table(_VALID)
+_VALID_BYTES: Final = bytes(sorted(_VALID))
 
 
 def encode_int64(values: npt.ArrayLike, *, dod: bool | None = None) -> bytes:

@@ -67,3 +67,14 @@ class StatsLockedError(StatsError):
 
 class StatsInputError(StatsError):
     """A caller passed malformed arguments (shapes, unknown series); a programming error to fix."""
+
+
+class StatsReadOnlyError(StatsError):
+    """A store opened read-only (an offline archive) was asked to change."""
+
+    def __init__(self, path: str, doing: str) -> None:
+        self.path = path
+        super().__init__(
+            f"The statistics store at {path} is open read-only, so it cannot {doing}.",
+            hint="It is an offline archive: open the live site to record new statistics.",
+        )

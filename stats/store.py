@@ -12,8 +12,10 @@ next hourly flush writes the hour out. Rollup tiers (1 min, 5 min, 1 h, 1 day by
 built from the tier below them whenever a whole build period (1 day, 1 week, 1 week, 4 weeks) of
 it is on disk, one segment per tier and period, so every chunk is written once and never
 rewritten; a tier configured `stored=False` (redundant where the tier below is kept as long) is
-rolled up from the tier below when asked for. A query reads the finest data it needs: tier chunks
-up to where that tier is built, then the tier below for the rest, down to the in-memory buffer;
+rolled up from the tier below when asked for; a tier configured `keeps_min_max=False` keeps
+averages only (sum and count), as an rrdtool AVERAGE archive does. A query reads the finest data
+it needs: tier chunks up to where that tier is built, then the tier below for the rest (rolled
+straight to the chart's buckets), down to the in-memory buffer;
 the chunks one query needs from a tier are decoded together (stats.codec.decode_chunks) and kept
 in a bounded cache of decoded chunks (`cache_bytes`; rollup builds bypass it). Retention and the
 size budget delete whole segment files, finest tier first, never data a coarser tier has not
@@ -52,6 +54,7 @@ from stats.errors import (
     StatsError,
     StatsInputError,
     StatsLockedError,
+    StatsReadOnlyError,
     StatsVersionError,
 )
 from stats.rollup import Rows, counter_rates, rollup_rows, rollup_samples, series_rates
@@ -62,7 +65,7 @@ I32 = npt.NDArray[np.int32]
 
 NO_TIME: Final = np.iinfo(np.int64).min
 PARTITION: Final = 3600  # seconds of raw data per flush
-_SCHEMA_VERSION: Final = 2  # 2: one zstd frame per chunk (stats.codec.encode_chunk)
+_SCHEMA_VERSION: Final = 3  # 3: straight-line columns and trimmed byte planes (stats.codec)
 _RAW_KINDS: Final = (codec.Kind.TIME, codec.Kind.FLOAT)
 _ROW_KINDS: Final = (
     codec.Kind.TIME,
@@ -90,13 +93,19 @@ class Tier:
     asked for, and the tier above is built from that one. It is allowed only where the tier
     below is stored and kept at least as long, which makes the tier's rows redundant (raw
     samples kept for weeks make a 1-minute tier pure duplication: ~17 bytes a row, since a
-    lossless min/avg/max row of noisy floats cannot be much smaller)."""
+    lossless min/avg/max row of noisy floats cannot be much smaller).
+
+    `keeps_min_max=False` keeps only each row's average (its sum and count), as an rrdtool
+    AVERAGE archive does, at about a third of the bytes for noisy floats: min and max are stored
+    as unknown (no bytes per row) and charts read from the tier show none. Every tier above such
+    a tier must leave them out too (they are built from it)."""
 
     name: str
     step: int
     retention: int | None
     build_every: int
     stored: bool = True
+    keeps_min_max: bool = True
 
 
 DAY: Final = 86400
@@ -196,6 +205,42 @@ def _human_bytes(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class SeriesInfo:
+    """A series as the catalogue lists it."""
+
+    id: int
+    object: str
+    metric: str
+    kind: SeriesKind
+
+
+@dataclass(frozen=True)
+class ChunkCopy:
+    """One stored chunk of a tier (`blob` as stats.codec.encode_chunk wrote it), copied out."""
+
+    tier: int
+    t_first: int
+    t_last: int
+    n: int
+    blob: bytes
+
+
+@dataclass(frozen=True)
+class SeriesCopy:
+    """One series' stored data in a time range, every stored tier, as `copy_series` reads it
+    and `paste_series` writes it into another store (an archive's). `last_*`: its newest raw
+    sample in the range (time NO_TIME and NaN when it has none), for `latest`."""
+
+    object: str
+    metric: str
+    kind: SeriesKind
+    chunks: tuple[ChunkCopy, ...]
+    last_ts: int
+    last_value: float
+    last_rate: float
+
+
 @dataclass
 class _Chunk:
     series: int
@@ -234,19 +279,24 @@ CREATE TABLE IF NOT EXISTS state (
 class StatsStore:
     """An open stats store: `StatsStore.open(path)`, then close it (or use it in a `with`)."""
 
-    def __init__(self, root: Path, config: StoreConfig) -> None:
+    def __init__(self, root: Path, config: StoreConfig, *, read_only: bool = False) -> None:
         self.root = root
         self.config = config
+        self.read_only = read_only
         self._tiers = config.tiers
         _check_tiers(config.tiers)
         self._closed = False
-        self._lock_fd = self._take_lock()
-        (root / "seg").mkdir(exist_ok=True)
-        (root / "wal").mkdir(exist_ok=True)
-        self._db = sqlite3.connect(root / "catalogue.sqlite", isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        if read_only:  # an archive's copy: no lock, no log, nothing written, nothing tidied
+            self._lock_fd: int | None = None
+            self._db = _connect_read_only(root / "catalogue.sqlite")
+        else:
+            self._lock_fd = self._take_lock()
+            (root / "seg").mkdir(exist_ok=True)
+            (root / "wal").mkdir(exist_ok=True)
+            self._db = sqlite3.connect(root / "catalogue.sqlite", isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
         self._series: dict[tuple[str, str], int] = {}
         size = 64
         self._counter = np.zeros(size, dtype=bool)
@@ -258,7 +308,7 @@ class StatsStore:
         self._buf_n = np.zeros(size, dtype=np.int64)
         self._buf_ts = np.zeros((size, 0), dtype=np.int64)
         self._buf_v = np.zeros((size, 0))
-        self._fds: dict[int, int] = {}
+        self._fds: dict[int, int] = {}  # segment files kept open for reading
         self._cache: OrderedDict[tuple[int, int], list[codec.Column]] = OrderedDict()
         self._cache_used = 0
         self._cache_reads = True  # off while building rollups: their reads are used once
@@ -268,19 +318,42 @@ class StatsStore:
             self._load()
         except StatsError:
             self._db.close()
-            os.close(self._lock_fd)  # the store stays usable by a later open in this process
+            self._release_lock()  # the store stays usable by a later open in this process
             raise
+        if not self._buf_ts.shape[1]:
+            self._grow_buffer(1)  # `latest` indexes the buffers even before any sample
+        if read_only:
+            return
         self._wal = wal.WriteAheadLog(root / "wal", self._replay(), config.sync_interval)
         if self._buf_n.any() and self._needs_flush_after_replay:
             self.checkpoint()
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike[str], config: StoreConfig | None = None) -> StatsStore:
-        """Open (creating if needed) the store in folder `path`, replaying its log."""
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        config: StoreConfig | None = None,
+        *,
+        read_only: bool = False,
+    ) -> StatsStore:
+        """Open (creating if needed) the store in folder `path`, replaying its log.
+
+        `read_only` opens an existing store (an archive's) without touching its files: every
+        write raises `StatsReadOnlyError`."""
         root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
-        return cls(root, config or StoreConfig())
+        if not read_only:
+            root.mkdir(parents=True, exist_ok=True)
+        return cls(root, config or StoreConfig(), read_only=read_only)
+
+    def _writable(self, doing: str) -> None:
+        if self.read_only:
+            raise StatsReadOnlyError(str(self.root), doing)
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _take_lock(self) -> int:
         fd = os.open(self.root / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
@@ -317,7 +390,7 @@ class StatsStore:
         top = db.execute("SELECT max(id) FROM segments").fetchone()[0]
         self._next_segment = (top or 0) + 1
         live = {r[0] for r in db.execute("SELECT id FROM segments")}
-        for path in (self.root / "seg").iterdir():
+        for path in () if self.read_only else (self.root / "seg").iterdir():
             stem = path.name.split(".")[0]
             if not stem.isdigit() or int(stem) not in live:
                 path.unlink()  # written by a flush that never committed
@@ -369,6 +442,7 @@ class StatsStore:
         keys = list(keys)
         missing = [k for k in keys if k not in self._series]
         if missing:
+            self._writable("register new series")
             db = self._db
             db.execute("BEGIN")
             for obj, metric in dict.fromkeys(missing):
@@ -389,6 +463,11 @@ class StatsStore:
             if value == sid:
                 return key
         raise StatsInputError(f"There is no statistics series with id {sid}.")
+
+    def series_list(self) -> tuple[SeriesInfo, ...]:
+        """Every series the store knows, by id."""
+        rows = self._db.execute("SELECT id, object, metric, kind FROM series ORDER BY id")
+        return tuple(SeriesInfo(int(i), o, m, SeriesKind(k)) for i, o, m, k in rows)
 
     def _grow_series(self, sid: int) -> None:
         size = self._counter.size
@@ -421,6 +500,7 @@ class StatsStore:
     # -- ingest ---------------------------------------------------------------------------------
     def ingest(self, ts: float, ids: npt.ArrayLike, values: npt.ArrayLike) -> IngestResult:
         """Store one report: one timestamp (s), series ids (unique) and their values."""
+        self._writable("store samples")
         t = round(ts)
         sids = np.asarray(ids, dtype=np.int32)
         vals = np.ascontiguousarray(values, dtype=np.float64)
@@ -471,6 +551,7 @@ class StatsStore:
 
         Samples not newer than their series' last one, late, or in the future are skipped as in
         `ingest`; returns how many were stored."""
+        self._writable("store samples")
         tsa = np.asarray(np.round(np.asarray(ts, dtype=np.float64)), dtype=np.int64)
         sids = np.asarray(ids, dtype=np.int32)
         vals = np.asarray(values, dtype=np.float64)
@@ -549,6 +630,7 @@ class StatsStore:
 
     def sync(self) -> None:
         """Force the log to disk now (it is anyway within `sync_interval`)."""
+        self._writable("sync its log")
         self._wal.sync()
 
     # -- flushing, building, retention -----------------------------------------------------------
@@ -564,11 +646,13 @@ class StatsStore:
     def set_size_budget(self, size_budget: int | None) -> None:
         """Keep at most `size_budget` bytes on disk from now on (None: no limit), applied at
         once: the oldest segments of the finest tier go first, as at every checkpoint."""
+        self._writable("drop statistics to fit a size budget")
         self.config = replace(self.config, size_budget=size_budget)
         self._apply_retention()
 
     def checkpoint(self) -> None:
         """Write the buffers to segments, build due rollups, apply retention, drop the log."""
+        self._writable("write statistics out")
         self._flush_raw()
         if self._state.part_end is not None:
             self._state.built[0] = max(self._state.built[0], self._state.part_end - PARTITION)
@@ -744,7 +828,7 @@ class StatsStore:
                         int(rows.labels[0]),
                         int(rows.labels[-1]),
                         len(rows),
-                        _encode_rows(rows),
+                        _encode_rows(rows, min_max=self._tiers[i].keeps_min_max),
                     )
                 )
         return chunks
@@ -815,13 +899,7 @@ class StatsStore:
             out.append(cols)
         if not missing:
             return out
-        blobs = []
-        for k in missing:
-            seg_id, offset, length = refs[k]
-            fd = self._fds.get(seg_id)
-            if fd is None:
-                fd = self._fds[seg_id] = os.open(self._segment_path(seg_id), os.O_RDONLY)
-            blobs.append(os.pread(fd, length, offset))
+        blobs = [self._read_blob(*refs[k]) for k in missing]
         decoded = codec.decode_chunks(blobs, len(_RAW_KINDS if tier == 0 else _ROW_KINDS))
         for k, cols in zip(missing, decoded, strict=True):
             out[k] = cols
@@ -833,7 +911,7 @@ class StatsStore:
         # The columns are views of their batch's arrays: a batch is one series' adjacent chunks
         # of one tier, used and so evicted together, so counting the views' bytes is near enough.
         self._cache[key] = cols
-        self._cache_used += sum(c.nbytes for c in cols)
+        self._cache_used += 8 * len(cols) * cols[0].size  # int64 and float64 columns alike
         while self._cache_used > self.config.cache_bytes and len(self._cache) > 1:
             _, old = self._cache.popitem(last=False)
             self._cache_used -= sum(c.nbytes for c in old)
@@ -883,8 +961,11 @@ class StatsStore:
         a, b = np.searchsorted(ts, [t0, t1], side="right")
         return ts[a:b], v[a:b]
 
-    def _tier_rows(self, sid: int, i: int, t0: int, t1: int) -> Rows:
-        """Rows of tier i in (t0, t1]: its chunks, then (past where it is built) the tier below."""
+    def _tier_rows(self, sid: int, i: int, t0: int, t1: int, step: int = 0) -> Rows:
+        """Rows of tier i in (t0, t1]: its chunks, then (past where it is built) the tier below
+        rolled up. With `step` (a multiple of the tier's step) each part comes rolled up to it
+        (a bucket across `built` then has a row in both): for a caller rolling everything up to
+        `step` anyway (a chart), which so rolls and joins far fewer rows."""
         built = self._state.built[i] if self._tiers[i].stored else NO_TIME
         parts = []
         if t0 < built:
@@ -893,16 +974,19 @@ class StatsStore:
                 "AND t_last > ? AND t_first <= ? ORDER BY t_last",
                 (sid, i, t0, min(t1, built)),
             ).fetchall()
-            for c in self._chunks(refs, i):
-                parts.append(Rows(c[0], c[1], c[2], c[3], c[4]))  # type: ignore[arg-type]
+            chunks = self._chunks(refs, i)
+            if chunks:  # labels, sum, count, min, max: each one's chunks end to end
+                cols = [_joined([c[j] for c in chunks]) for j in range(5)]
+                rows = Rows(*cols).select(t0, t1)  # type: ignore[arg-type]
+                parts.append(rollup_rows(rows, step) if step else rows)
         if t1 > built:
             lo = max(t0, built)
-            step = self._tiers[i].step
+            step = step or self._tiers[i].step
             if i == 1:
                 ts, vals = self._points(sid, lo, t1)
                 parts.append(rollup_samples(ts, vals, step))
             else:
-                parts.append(rollup_rows(self._tier_rows(sid, i - 1, lo, t1), step))
+                parts.append(rollup_rows(self._tier_rows(sid, i - 1, lo, t1, step), step))
         return Rows.concat(parts).select(t0, t1)
 
     def _pick_tier(self, bucket: int) -> int:
@@ -926,7 +1010,7 @@ class StatsStore:
             ts, vals = self._points(sid, t0, t1)
             rows = rollup_samples(ts, vals, bucket)
         else:
-            rows = rollup_rows(self._tier_rows(sid, i, t0, t1), bucket)
+            rows = rollup_rows(self._tier_rows(sid, i, t0, t1, bucket), bucket)
         n = (t1 - t0) // bucket
         grid = t0 + bucket * np.arange(1, n + 1, dtype=np.int64)
         avg = np.full(n, np.nan)
@@ -939,6 +1023,9 @@ class StatsStore:
             lo[k] = rows.min
             hi[k] = rows.max
             cnt[k] = rows.count
+        if not self._tiers[i].keeps_min_max:  # the part rolled up from finer tiers too
+            lo[:] = np.nan
+            hi[:] = np.nan
         return Chart(grid, avg, lo, hi, cnt, bucket, self._tiers[i].name)
 
     def chart(self, sid: int, start: int, end: int, max_points: int = 1000) -> Chart:
@@ -1088,30 +1175,112 @@ class StatsStore:
         cat = sum(p.stat().st_size for p in self.root.glob("catalogue.sqlite*") if p.is_file())
         return Usage(seg_total + log_bytes + cat, tuple(tiers), log_bytes, cat)
 
+    # -- copying (archives) -----------------------------------------------------------------------
+    def built_until(self) -> tuple[int, ...]:
+        """Per tier, the time up to which its rows are on disk (NO_TIME: none yet); past it a
+        query rolls the tier below up."""
+        return tuple(self._state.built)
+
+    def copy_series(self, sids: Sequence[int], start: int, end: int) -> list[SeriesCopy]:
+        """What the store keeps of each series in (start, end]: the chunks of every stored tier
+        (those wholly inside copied as they are, the two at the edges cut) and the samples of
+        the hour not yet written out. Reads only; the decoded-chunk cache is left alone."""
+        keys = {sid: key for key, sid in self._series.items()}
+        out = []
+        for sid in sids:
+            if sid not in keys:
+                raise StatsInputError(f"There is no statistics series with id {sid}.")
+            chunks: list[ChunkCopy] = []
+            for tier_index, tier in enumerate(self._tiers):
+                if not tier.stored:
+                    continue
+                for t_first, t_last, n, seg_id, offset, length in self._db.execute(
+                    "SELECT t_first, t_last, n, segment_id, offset, length FROM chunks "
+                    "WHERE series_id = ? AND tier = ? AND t_last > ? AND t_first <= ? "
+                    "ORDER BY t_last",
+                    (sid, tier_index, start, end),
+                ).fetchall():
+                    blob = self._read_blob(seg_id, offset, length)
+                    if t_first > start and t_last <= end:
+                        chunks.append(ChunkCopy(tier_index, t_first, t_last, n, blob))
+                    else:
+                        cols = codec.decode_chunks([blob], len(_kinds(tier_index)))[0]
+                        chunks += _cut(tier_index, cols, start, end)
+            n = int(self._buf_n[sid])
+            if n:
+                chunks += _cut(0, [self._buf_ts[sid, :n], self._buf_v[sid, :n]], start, end)
+            out.append(self._series_copy(keys[sid], sid, chunks))
+        return out
+
+    def _series_copy(self, key: tuple[str, str], sid: int, chunks: list[ChunkCopy]) -> SeriesCopy:
+        kind = SeriesKind.COUNTER if self._counter[sid] else SeriesKind.GAUGE
+        raw = [c for c in chunks if c.tier == 0]
+        last_ts, last_value, last_rate = NO_TIME, math.nan, math.nan
+        if raw:
+            ts, v = codec.decode_chunks([max(raw, key=lambda c: c.t_last).blob], 2)[0]
+            last_ts, last_value = int(ts[-1]), float(v[-1])
+            if kind is SeriesKind.COUNTER and ts.size > 1:
+                rate = counter_rates(ts[-2:-1], v[-2:-1], ts[-1:], v[-1:], self.config.heartbeat)
+                last_rate = float(rate[0])
+        elif chunks:  # rollups only: queries must still look on disk (see _means_grid)
+            last_ts = max(c.t_last for c in chunks)
+        return SeriesCopy(*key, kind, tuple(chunks), last_ts, last_value, last_rate)
+
+    def paste_series(self, copies: Sequence[SeriesCopy], built: Sequence[int]) -> None:
+        """Write copies made by another store's `copy_series` into this one (an archive being
+        made, which must have the same tiers): one segment per tier, each tier then counted as
+        built up to `built` (its `built_until`, limited to the copied range)."""
+        self._writable("take copied series")
+        if len(built) != len(self._tiers):
+            raise StatsInputError("Copied series must go to a store with the same tiers.")
+        by_tier: dict[int, list[_Chunk]] = {}
+        for copy in copies:
+            sid = self.series_id(copy.object, copy.metric, copy.kind)
+            for c in copy.chunks:
+                by_tier.setdefault(c.tier, []).append(_Chunk(sid, c.t_first, c.t_last, c.n, c.blob))
+            if copy.last_ts != NO_TIME:
+                self._prev_ts[sid] = self._last_ts[sid] = copy.last_ts
+                self._prev_val[sid] = copy.last_value
+                self._prev_rate[sid] = copy.last_rate
+        self._state.built = [int(b) for b in built]
+        for tier_index in sorted(by_tier) or [0]:
+            self._commit(tier_index, by_tier.get(tier_index, []))
+
+    def _read_blob(self, seg_id: int, offset: int, length: int) -> bytes:
+        # pread, not mmap: mapped segment pages would count as the process's memory
+        fd = self._fds.get(seg_id)
+        if fd is None:
+            fd = self._fds[seg_id] = os.open(self._segment_path(seg_id), os.O_RDONLY)
+        return os.pread(fd, length, offset)
+
     # -- closing ----------------------------------------------------------------------------------
     def close(self) -> None:
         """Checkpoint and close; the store then opens without replaying anything."""
         if self._closed:
             return
         try:
-            self.checkpoint()
+            if not self.read_only:
+                self.checkpoint()
         finally:
             self._closed = True
-            self._wal.close()
+            if not self.read_only:
+                self._wal.close()
             for fd in self._fds.values():
                 os.close(fd)
             self._fds.clear()
             self._db.close()
-            os.close(self._lock_fd)
+            self._release_lock()
 
     def abandon(self) -> None:
         """Close without a checkpoint, as a crash would leave it (tests and benchmarks)."""
         self._closed = True
-        self._wal.close()
+        if not self.read_only:
+            self._wal.close()
         for fd in self._fds.values():
             os.close(fd)
+        self._fds.clear()
         self._db.close()
-        os.close(self._lock_fd)
+        self._release_lock()
 
     def __enter__(self) -> Self:
         return self
@@ -1122,10 +1291,47 @@ class StatsStore:
         self.close()
 
 
+def _joined(parts: list[codec.Column]) -> codec.Column:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)  # type: ignore[return-value]
+
+
+def _kinds(tier_index: int) -> tuple[codec.Kind, ...]:
+    return _RAW_KINDS if tier_index == 0 else _ROW_KINDS
+
+
+def _cut(tier_index: int, cols: Sequence[codec.Column], start: int, end: int) -> list[ChunkCopy]:
+    """The rows of decoded chunk columns in (start, end], encoded again (none: empty list)."""
+    keep = (cols[0] > start) & (cols[0] <= end)
+    if not keep.any():
+        return []
+    kept = [np.ascontiguousarray(c[keep]) for c in cols]
+    blob = codec.encode_chunk(list(zip(_kinds(tier_index), kept, strict=True)))
+    labels = kept[0]
+    return [ChunkCopy(tier_index, int(labels[0]), int(labels[-1]), int(labels.size), blob)]
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """The catalogue opened so that nothing can write to it."""
+    if not path.is_file():
+        raise StatsCorruptError(f"the catalogue {path} is missing")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        db.execute("PRAGMA query_only=ON")
+        db.execute("SELECT count(*) FROM series").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise StatsCorruptError(f"the catalogue {path} cannot be read ({error})") from None
+    return db
+
+
 def _check_tiers(tiers: Sequence[Tier]) -> None:
-    if not tiers or tiers[0].step != 0 or not tiers[0].stored:
+    if not tiers or tiers[0].step != 0 or not tiers[0].stored or not tiers[0].keeps_min_max:
         raise StatsInputError("The first statistics tier must be the stored raw samples.")
     for below, tier in itertools.pairwise(tiers):
+        if tier.keeps_min_max and not below.keeps_min_max:
+            raise StatsInputError(
+                f"The statistics tier {tier.name!r} cannot keep min and max: it is built from "
+                f"{below.name!r}, which keeps averages only."
+            )
         if tier.stored:
             continue
         keeps = below.retention is None or (
@@ -1138,6 +1344,12 @@ def _check_tiers(tiers: Sequence[Tier]) -> None:
             )
 
 
-def _encode_rows(rows: Rows) -> bytes:
-    cols = (rows.labels, rows.sum, rows.count, rows.min, rows.max)
+def _encode_rows(rows: Rows, *, min_max: bool = True) -> bytes:
+    """Rollup rows as a chunk; without `min_max`, min and max go as unknown (one NaN line each,
+    which the codec keeps in the chunk header)."""
+    if min_max:
+        low, high = rows.min, rows.max
+    else:
+        low = high = np.full(len(rows), np.nan)
+    cols = (rows.labels, rows.sum, rows.count, low, high)
     return codec.encode_chunk(list(zip(_ROW_KINDS, cols, strict=True)))

@@ -43,9 +43,11 @@ def import_all(roots: list[str], blocked: set[str]) -> dict[str, list[str]]:
 
 
 def test_non_ui_packages_import_with_qt_made_unimportable():
-    roots = ["core", "agentlink", "stats", "plugins", "chroma_desktop.cli"]
+    roots = ["core", "agentlink", "stats", "plugins", "chroma_desktop.cli", "chroma_desktop.api"]
+    roots += ["chroma_desktop.manager", "chroma_desktop.history", "chroma_desktop.settings"]
     outcome = import_all(roots, {"PySide6", "shiboken6", "pyqtgraph"})
     assert "core.database" in outcome["imported"]
+    assert "chroma_desktop.api.server" in outcome["imported"]
     assert "agentlink.secrets" in outcome["imported"]
     assert not [m for m in outcome["loaded"] if m.startswith(("PySide6", "pyqtgraph"))]
 

@@ -69,3 +69,14 @@ def test_a_damaged_database_is_reported_without_a_traceback(chroma_home: Path):
     assert result.stderr.startswith(f"chroma-desktop: {database} is not a SQLite database")
     assert "Traceback" not in result.stderr + result.stdout
     assert database.read_bytes() == b"\x00garbage" * 512
+
+
+def test_a_damaged_archive_is_refused_without_a_traceback(chroma_home: Path):
+    chroma_home.mkdir(parents=True, exist_ok=True)
+    archive = chroma_home / "broken.chroma-archive"
+    archive.write_bytes(b"nothing like an archive\n" * 40)
+    result = run("chroma-desktop", "--open-archive", str(archive), home=chroma_home)
+    assert result.returncode == 1
+    assert f"Cannot open the archive {archive}" in result.stderr
+    assert "not a Chroma Desktop archive" in result.stderr
+    assert "Traceback" not in result.stderr

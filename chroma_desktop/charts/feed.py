@@ -8,7 +8,6 @@ back through the bridge). Live, the window ends now and the range follows it; in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from functools import partial
 
@@ -48,7 +47,7 @@ class ChartFeed(QObject):
     def refresh(self) -> None:
         """Ask for every line again: the live window up to now, else the visible range."""
         if self.plot.live:
-            end = int(time.time()) + 1
+            end = int(self.context.clock()) + 1
             start = end - self.window.seconds
             self.plot.show_range(start, end)
         else:

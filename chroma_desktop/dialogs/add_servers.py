@@ -12,18 +12,22 @@ finish in the manager, unheard.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -31,13 +35,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from agentlink.daemon.pki import PairingError, token_key
+from agentlink.discovery import AgentBrowser, DiscoveredAgent, DiscoveryChange, DiscoveryEvent
 from agentlink.hostlist import expand_hostlist
 from chroma_desktop.failures import Failure
-from chroma_desktop.itemmodels.records import Column, RecordTableModel
+from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.manager import PairedServer
+from chroma_desktop.widgets.tables import record_table
 from core.errors import ValidationError
+from core.models import ServerProfile
 
 if TYPE_CHECKING:  # the views import this dialog, so importing theirs here would be a cycle
     from chroma_desktop.views.base import AppContext
@@ -86,6 +95,27 @@ def _error_label() -> QLabel:
     return label
 
 
+def _agent_address(agent: DiscoveredAgent) -> str:
+    """Where to pair it: its first announced address and its port."""
+    host = agent.addresses[0] if agent.addresses else agent.hostname
+    return f"[{host}]:{agent.port}" if ":" in host else f"{host}:{agent.port}"
+
+
+@dataclass(frozen=True)
+class ProfileChoice:
+    name: str
+    label: str
+    description: str
+    default: bool
+
+
+def _profiles(session: Session) -> list[ProfileChoice]:
+    return [
+        ProfileChoice(p.name, p.ui_name, p.description, p.default)
+        for p in session.scalars(select(ServerProfile).order_by(ServerProfile.id))
+    ]
+
+
 class AddServersDialog(QDialog):
     server_paired = Signal(object)
     """A `PairedServer`, as soon as it is recorded and its link is being opened."""
@@ -99,6 +129,7 @@ class AddServersDialog(QDialog):
         self._queue: deque[str] = deque()
         self._in_flight: set[str] = set()
         self._token = ""
+        self._closed = threading.Event()
 
         self.addresses = QLineEdit()
         self.addresses.setPlaceholderText("oss[01-16], mds1,mds2 or 10.0.0.[1-4]:7450")
@@ -123,6 +154,12 @@ class AddServersDialog(QDialog):
         form.addRow("", self.count_label)
         form.addRow("Pairing token:", self.token)
         form.addRow("", self.token_error)
+        self.profile = QComboBox()
+        self.profile.setToolTip(
+            "What Chroma Desktop may do to these servers: a managed storage server is set up "
+            "and driven by it; a monitored one is only watched, never changed."
+        )
+        form.addRow("Profile:", self.profile)
 
         self.model: RecordTableModel[PairingRow] = RecordTableModel(
             [
@@ -162,12 +199,129 @@ class AddServersDialog(QDialog):
         buttons.addButton(self.retry_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
 
+        self.found: RecordTableModel[DiscoveredAgent] = RecordTableModel(
+            [
+                Column("Server", lambda a: a.hostname),
+                Column("Address", _agent_address),
+                Column("Agent", lambda a: a.version),
+                Column("Certificate", lambda a: a.fingerprint[:23] + "…"),
+            ],
+            key=lambda a: a.instance,
+            parent=self,
+        )
+        self.found_proxy = RecordFilterProxy(self.found, self)
+        self.found_table = record_table(self.found_proxy, single=False)
+        self.found_table.setMaximumHeight(140)
+        self.found_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.found_note = QLabel("Looking for agents on the network …")
+        self.found_note.setWordWrap(True)
+        self.use_found_button = QPushButton("Add selected to the list")
+        self.use_found_button.clicked.connect(self.use_found)
+        found_box = QGroupBox("Found on the network")
+        found_layout = QVBoxLayout(found_box)
+        found_layout.addWidget(self.found_note)
+        found_layout.addWidget(self.found_table)
+        found_layout.addWidget(self.use_found_button)
+        self._browser: AgentBrowser | None = None
+
         layout = QVBoxLayout(self)
+        layout.addWidget(found_box)
         layout.addLayout(form)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.summary)
         layout.addWidget(buttons)
         self.finished.connect(self._forget_waiting)
+        self.finished.connect(self._stop_browsing)
+        context.query(_profiles, self._show_profiles, owner=self)
+        context.bridge.subscribe(self, self._on_event)
+        self._start_browsing()
+
+    # --- agents found on the network --------------------------------------------------------
+
+    def _start_browsing(self) -> None:
+        browse = self.context.browse
+        if browse is None:
+            self.found_note.setText("Looking for agents on the network is off in this session.")
+            self.use_found_button.setEnabled(False)
+            return
+        publish = self.context.bridge.publish
+        started: Future[AgentBrowser] = Future()
+
+        def on_thread() -> None:  # making a browser waits briefly for zeroconf's own thread
+            try:
+                started.set_result(browse(publish))
+            except BaseException as error:
+                started.set_exception(error)
+
+        self.context.bridge.deliver(
+            started, self._browsing, owner=self, on_error=self._not_browsing
+        )
+        started.add_done_callback(self._close_if_gone)
+        threading.Thread(target=on_thread, name="chroma-discovery", daemon=True).start()
+
+    def _close_if_gone(self, started: Future[AgentBrowser]) -> None:
+        """Any thread: a browser that came up after the dialog closed is closed at once."""
+        if started.exception() is None and self._closed.is_set():
+            started.result().close()
+
+    def _browsing(self, browser: AgentBrowser) -> None:
+        if self._closed.is_set():
+            return
+        self._browser = browser
+        if not self.found.rowCount():
+            self.found_note.setText("Looking for agents on the network; none has answered yet.")
+
+    def _not_browsing(self, failure: Failure) -> None:
+        self.found_note.setText(f"Agents cannot be looked for on the network: {failure.message}")
+        self.use_found_button.setEnabled(False)
+
+    def _on_event(self, event: object) -> None:
+        if not isinstance(event, DiscoveryEvent):
+            return
+        agents = {a.instance: a for a in self.found.rows}
+        if event.change == DiscoveryChange.VANISHED:
+            agents.pop(event.agent.instance, None)
+        else:
+            agents[event.agent.instance] = event.agent
+        self.found.set_rows(sorted(agents.values(), key=lambda a: a.hostname))
+        count = len(agents)
+        self.found_note.setText(
+            f"{count} agent{'s' if count != 1 else ''} found; select those to pair and add them "
+            "to the list."
+            if count
+            else "Looking for agents on the network; none has answered yet."
+        )
+
+    def use_found(self) -> None:
+        """Put the selected agents' addresses in the list of servers to pair."""
+        chosen = [
+            _agent_address(self.found.record(self.found_proxy.mapToSource(index).row()))
+            for index in self.found_table.selectionModel().selectedRows()
+        ]
+        typed = [part.strip() for part in self.addresses.text().split(",") if part.strip()]
+        self.addresses.setText(", ".join(dict.fromkeys(typed + chosen)))
+
+    def _stop_browsing(self) -> None:
+        self._closed.set()
+        browser, self._browser = self._browser, None
+        if browser is not None:  # closing waits for zeroconf's thread: not on the GUI thread
+            threading.Thread(target=browser.close, name="chroma-discovery", daemon=True).start()
+
+    def _show_profiles(self, profiles: list[ProfileChoice]) -> None:
+        for choice in profiles:
+            self.profile.addItem(choice.label, choice.name)
+            self.profile.setItemData(
+                self.profile.count() - 1, choice.description, Qt.ItemDataRole.ToolTipRole
+            )
+            if choice.default:
+                self.profile.setCurrentIndex(self.profile.count() - 1)
+
+    def choose_profile(self, name: str) -> bool:
+        """Pair the next servers with the profile called `name` (False: no such profile)."""
+        index = self.profile.findData(name)
+        if index >= 0:
+            self.profile.setCurrentIndex(index)
+        return index >= 0
 
     # --- what the admin does ------------------------------------------------------------------
 
@@ -237,7 +391,9 @@ class AddServersDialog(QDialog):
             self._in_flight.add(address)
             self._update({address: PairingRow(address, PairingState.PAIRING)})
             self.context.bridge.deliver(
-                self.context.manager.pair_server(address, self._token),
+                self.context.manager.pair_server(
+                    address, self._token, profile=self.profile.currentData()
+                ),
                 partial(self._paired, address),
                 owner=self,
                 on_error=partial(self._failed, address),

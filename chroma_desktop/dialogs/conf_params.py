@@ -28,8 +28,13 @@ from PySide6.QtWidgets import (
 
 from chroma_desktop.failures import Failure
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
-from chroma_desktop.views.base import AppContext
-from chroma_desktop.widgets.actions import PlannedRequest, preview_job, request_job
+from chroma_desktop.views.base import AppContext, hide_when_read_only
+from chroma_desktop.widgets.actions import (
+    PlannedRequest,
+    command_outcome,
+    preview_job,
+    request_job,
+)
 from chroma_desktop.widgets.tables import record_table
 from core.queries.confparams import (
     ConfParamChange,
@@ -40,7 +45,6 @@ from core.queries.confparams import (
 )
 from core.scheduler import CommandChanged, ObjectChanged
 from core.scheduler.world import FILESYSTEM, TARGET
-from core.states import RunState
 
 APPLY_JOB: Final = "ApplyConfParamsJob"
 PENDING, CHANGED_BY_HAND, UNSAVED = "#a66a00", "#b02a1a", "#1f5fa8"
@@ -134,6 +138,14 @@ class ConfParamsDialog(QDialog):
         layout.addLayout(actions)
         layout.addWidget(buttons)
         self._update_buttons()
+        hide_when_read_only(
+            context,
+            self.value,
+            self.set_button,
+            self.default_button,
+            self.save_button,
+            self.apply_button,
+        )
         context.bridge.subscribe(self, self._on_event)
         self.reload()
 
@@ -281,13 +293,7 @@ class ConfParamsDialog(QDialog):
 
     def _applied(self, event: CommandChanged) -> None:
         self._applying_command = None
-        if event.state == RunState.SUCCEEDED:
-            self.status.setText(f"Command {event.command_id} applied the values to the servers.")
-        else:
-            self.status.setText(
-                f"Command {event.command_id} {event.state.value}: the Commands screen shows "
-                "which step stopped it and why."
-            )
+        self.status.setText(command_outcome(event, "applied the values to the servers."))
         self.reload()
 
     def _failed(self, failure: Failure) -> None:
@@ -295,6 +301,8 @@ class ConfParamsDialog(QDialog):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
+        if self.context.read_only:
+            return
         row = self.selected()
         self.set_button.setEnabled(row is not None)
         self.default_button.setEnabled(row is not None)

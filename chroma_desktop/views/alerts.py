@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from chroma_desktop.failures import Failure
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
-from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.views.base import AppContext, LiveView, hide_when_read_only
 from chroma_desktop.widgets.tables import filter_box, record_table
 from core.alerts import AlertChange, AlertRecord
 from core.models import Severity
@@ -92,6 +92,7 @@ class AlertsView(LiveView):
         )
         self.dismiss_button.setEnabled(False)
         self.dismiss_button.clicked.connect(self.dismiss_selected)
+        hide_when_read_only(context, self.dismiss_button)
 
         self.active_table = record_table(self.active_proxy)
         self.active_table.sortByColumn(0, Qt.SortOrder.DescendingOrder)

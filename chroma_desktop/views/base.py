@@ -4,15 +4,19 @@ off the GUI thread, when the news says its data changed.
 Layer: chroma_desktop. Thread: the GUI thread. A `LiveView` says which news makes it stale
 (`is_stale_after`), how to read its data in a database session (`fetch`, run on the "chroma-db"
 worker, returning frozen records, never ORM rows) and how to show it (`show_data`, on the GUI
-thread). Reloads are coalesced: a burst of news during a 4,000-target command costs one read per
+thread). An offline archive is shown by the same views through an `AppContext` with no manager
+(`AppContext.offline`): queries go to the archive's read-only database on a worker of its own,
+and what would change something is hidden (`hide_when_read_only`) or refused. Reloads are
+coalesced: a burst of news during a 4,000-target command costs one read per
 `RELOAD_DELAY_MS`, and a hidden view reads nothing until it is shown again.
 """
 
 from __future__ import annotations
 
 import getpass
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from PySide6.QtCore import QObject, QTimer
@@ -21,26 +25,75 @@ from PySide6.QtWidgets import QWidget
 
 from chroma_desktop.bridge import Bridge
 from chroma_desktop.failures import Failure
+from core.errors import ReadOnlyDatabaseError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from agentlink.discovery import Browse
     from chroma_desktop.history import History
     from chroma_desktop.manager import Manager
+    from core.dbworker import DatabaseWorker
     from core.scheduler import Scheduler
+    from stats.archive import OpenedArchive
 
 T = TypeVar("T")
 
 
-@dataclass
 class AppContext:
     """What a screen needs: the running manager, the bridge to the GUI thread, who the admin
-    is (the actor written on every command and audit record)."""
+    is (the actor written on every command and audit record). An offline archive has no
+    manager (`offline`): `worker` reads its database, `archive` says which it is, and asking
+    for `manager` raises a `ReadOnlyDatabaseError`."""
 
-    manager: Manager
-    bridge: Bridge
-    actor: str = field(default_factory=getpass.getuser)
-    history: History | None = None
+    def __init__(
+        self,
+        manager: Manager | None,
+        bridge: Bridge,
+        actor: str | None = None,
+        history: History | None = None,
+        *,
+        worker: DatabaseWorker | None = None,
+        archive: OpenedArchive | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._manager = manager
+        self.bridge = bridge
+        self.actor = actor if actor is not None else getpass.getuser()
+        self.history = history
+        self.worker = worker
+        self.archive = archive
+        self.clock = clock
+        """What "now" is for charts: the archive's end for an archive."""
+        self.browse: Browse | None = None
+        """How to look for agents on the network (zeroconf), or None: discovery is off (an
+        archive, tests without a network namespace of their own)."""
+
+    @classmethod
+    def offline(
+        cls, archive: OpenedArchive, bridge: Bridge, worker: DatabaseWorker, history: History
+    ) -> AppContext:
+        """The context of a window on an opened archive: read-only, no manager, no agents."""
+        end = archive.manifest.end.timestamp()
+        return cls(None, bridge, history=history, worker=worker, archive=archive, clock=lambda: end)
+
+    @property
+    def read_only(self) -> bool:
+        return self._manager is None
+
+    @property
+    def manager(self) -> Manager:
+        """The running manager; an offline archive has none (what needs it is hidden)."""
+        if self._manager is None:
+            raise self._read_only_error()
+        return self._manager
+
+    def _read_only_error(self) -> ReadOnlyDatabaseError:
+        what = self.archive.describe() if self.archive is not None else "This window"
+        return ReadOnlyDatabaseError(
+            f"{what}: nothing can be changed here.",
+            hint="Open the live site to make changes.",
+        )
 
     def query(
         self,
@@ -51,9 +104,9 @@ class AppContext:
         on_error: Callable[[Failure], None] | None = None,
     ) -> None:
         """Run `work(session)` on the database worker; `on_result` on the GUI thread."""
-        self.bridge.deliver(
-            self.manager.worker.submit(work), on_result, owner=owner, on_error=on_error
-        )
+        worker = self._manager.worker if self._manager is not None else self.worker
+        assert worker is not None, "an offline context reads through its own worker"
+        self.bridge.deliver(worker.submit(work), on_result, owner=owner, on_error=on_error)
 
     def schedule(
         self,
@@ -64,8 +117,22 @@ class AppContext:
         on_error: Callable[[Failure], None] | None = None,
     ) -> None:
         """Run `work(scheduler)` (plan, request, cancel) on the database worker; `on_result` on
-        the GUI thread. Fails clearly when another desktop runs the scheduler."""
+        the GUI thread. Fails clearly when another desktop runs the scheduler, or when this is
+        an offline archive."""
+        if self._manager is None:
+            refused: Future[T] = Future()
+            refused.set_exception(self._read_only_error())
+            self.bridge.deliver(refused, on_result, owner=owner, on_error=on_error)
+            return
         self.bridge.deliver(self.manager.run(work), on_result, owner=owner, on_error=on_error)
+
+
+def hide_when_read_only(context: AppContext, *widgets: QWidget) -> None:
+    """Hide (and disable) what changes something when the window shows an offline archive."""
+    if context.read_only:
+        for widget in widgets:
+            widget.setEnabled(False)
+            widget.setVisible(False)
 
 
 class LiveView(QWidget):

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from chroma_desktop.failures import Failure
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
-from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.views.base import AppContext, LiveView, hide_when_read_only
 from chroma_desktop.widgets.tables import filter_box, record_table
 from core.ports import OutputStream
 from core.queries.commands import (
@@ -130,6 +130,7 @@ class CommandsView(LiveView):
         )
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_selected)
+        hide_when_read_only(context, self.cancel_button)
         self.table = record_table(self.proxy)
         self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.table.selectionModel().selectionChanged.connect(self._command_selected)

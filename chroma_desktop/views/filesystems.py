@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from chroma_desktop.dialogs.conf_params import ConfParamsDialog
 from chroma_desktop.dialogs.create_filesystem import CreateFilesystemDialog
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
-from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.views.base import AppContext, LiveView, hide_when_read_only
 from chroma_desktop.views.targets import GOOD, target_columns, target_table
-from chroma_desktop.widgets.actions import ObjectActions
+from chroma_desktop.widgets.actions import ObjectActions, command_outcome
 from chroma_desktop.widgets.tables import filter_box, record_table
 from core.queries.filesystems import (
     FilesystemRow,
@@ -40,7 +40,7 @@ from core.queries.filesystems import (
 )
 from core.scheduler import CommandChanged, ObjectChanged
 from core.scheduler.world import FILESYSTEM, HOST, LNET, TARGET
-from core.states import FilesystemState, RunState
+from core.states import FilesystemState
 
 NO_MOUNT_COMMAND = "Known once LNet on the MGS servers has reported their NIDs."
 
@@ -81,6 +81,7 @@ class FilesystemsView(LiveView):
         self.proxy = RecordFilterProxy(self.model, self)
         self.new_button = QPushButton("New filesystem…")
         self.new_button.clicked.connect(self.open_wizard)
+        hide_when_read_only(context, self.new_button)
         self.filter = filter_box(self.proxy, "Filter filesystems (every word must match)")
         self.table = record_table(self.proxy)
         self.table.setWordWrap(False)
@@ -241,10 +242,4 @@ class FilesystemsView(LiveView):
         if not event.state.finished:
             return
         self._command_id = None
-        if event.state == RunState.SUCCEEDED:
-            self.status.setText(f"Command {event.command_id} succeeded: the filesystem is up.")
-        else:
-            self.status.setText(
-                f"Command {event.command_id} {event.state.value}: the Commands screen shows "
-                "which job stopped it and why."
-            )
+        self.status.setText(command_outcome(event, "succeeded: the filesystem is up."))

@@ -10,7 +10,6 @@ freezes the window. Server names come from the database worker (`fetch`).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer
@@ -34,7 +33,7 @@ from agentlink.connector import LinkEvent
 from chroma_desktop.failures import Failure
 from chroma_desktop.history import LogPage
 from chroma_desktop.itemmodels.loglines import LogLinesModel
-from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.views.base import AppContext, LiveView, hide_when_read_only
 from core.models import Host
 from core.observations import SyslogSeverity
 from stats.logs import TailPage
@@ -93,6 +92,7 @@ class LogsView(LiveView):
         self.tail_box = QCheckBox("Live tail")
         self.tail_box.setToolTip("Put new lines on top as the servers send them.")
         self.tail_box.toggled.connect(self._tail_toggled)
+        hide_when_read_only(context, self.tail_box)  # an archive gets no new lines
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(FILTER_DELAY_MS)
@@ -187,7 +187,7 @@ class LogsView(LiveView):
                 self._query.text,
                 hosts=hosts,
                 severities=severities,
-                since=time.time() - seconds if seconds else None,
+                since=self.context.clock() - seconds if seconds else None,
                 lustre_only=self._query.lustre_only,
                 limit=SEARCH_LIMIT,
             ),

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from agentlink.connector import LinkEvent, LinkState
 from chroma_desktop.dialogs.add_servers import AddServersDialog
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
-from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.views.base import AppContext, LiveView, hide_when_read_only
 from chroma_desktop.widgets.actions import ObjectActions
 from chroma_desktop.widgets.tables import filter_box, record_table
 from core.models import Host
@@ -92,6 +92,11 @@ class ServersView(LiveView):
                     colour=lambda h: GOOD if h.lnet_state.value == "up" else None,
                 ),
                 Column("NIDs", lambda h: ", ".join(h.nids)),
+                Column(
+                    "Managed",
+                    lambda h: "monitored only" if h.monitor_only else "managed",
+                    header_tip="Monitored servers are watched, never changed by Chroma Desktop",
+                ),
                 Column("Agent", lambda h: h.agent_version or ""),
                 Column("Last report", lambda h: _when(h.last_contact)),
             ],
@@ -106,6 +111,8 @@ class ServersView(LiveView):
         self.add_shortcut = QShortcut(QKeySequence.StandardKey.New, self)
         self.add_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.add_shortcut.activated.connect(self.add_servers)
+        self.add_shortcut.setEnabled(not context.read_only)
+        hide_when_read_only(context, self.add_button)
         self.add_dialog: AddServersDialog | None = None
         self.table = record_table(self.proxy)
         self.table.selectionModel().selectionChanged.connect(self._selected)

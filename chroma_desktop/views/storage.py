@@ -30,7 +30,7 @@ from chroma_desktop.failures import Failure
 from chroma_desktop.history import StorageReadout
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.settings import GIB, StorageBudgets
-from chroma_desktop.views.base import AppContext, LiveView
+from chroma_desktop.views.base import AppContext, LiveView, hide_when_read_only
 from chroma_desktop.widgets.tables import record_table
 from core.errors import ChromaError
 from core.queries.filesystems import format_bytes
@@ -134,6 +134,10 @@ class StorageView(LiveView):
         if context.history is None:
             self.status.setText("No history in this session: nothing is stored.")
             self.apply.setEnabled(False)
+        hide_when_read_only(context, self.apply)
+        if context.read_only:
+            for budget in (self.stats_budget, self.logs_budget, self.logs_age):
+                budget.setEnabled(False)
         for widget in (self.stats_budget, self.logs_budget, self.logs_age):
             widget.enabled.toggled.connect(self._edited)
             widget.amount.valueChanged.connect(self._edited)

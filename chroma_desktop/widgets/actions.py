@@ -19,8 +19,16 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from chroma_desktop.dialogs.plan import PlanDialog
 from chroma_desktop.views.base import AppContext
-from core.scheduler import JobOption, ObjectChanged, PlanPreview, Scheduler, TransitionOption
+from core.scheduler import (
+    CommandChanged,
+    JobOption,
+    ObjectChanged,
+    PlanPreview,
+    Scheduler,
+    TransitionOption,
+)
 from core.scheduler.world import Ref
+from core.states import RunState
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,17 @@ def preview_job(scheduler: Scheduler, *, ref: Ref, kind: str) -> PlanPreview:
 
 def request_job(scheduler: Scheduler, *, ref: Ref, kind: str, actor: str) -> int:
     return scheduler.request_job(kind, ref, actor=actor, confirmed=True)
+
+
+def command_outcome(event: CommandChanged, succeeded: str) -> str:
+    """A finished command in words: `succeeded` says what it achieved; otherwise where the
+    admin finds why it stopped."""
+    if event.state == RunState.SUCCEEDED:
+        return f"Command {event.command_id} {succeeded}"
+    return (
+        f"Command {event.command_id} {event.state.value}: the Commands screen shows which job "
+        "stopped it and why."
+    )
 
 
 class PlannedRequest(QObject):
@@ -117,6 +136,9 @@ class ObjectActions(QWidget):
         self._clear()
         if ref is None:
             self.note.setText("")
+            return
+        if self.context.read_only:
+            self.note.setText("Read-only archive: nothing can be done here.")
             return
         self.note.setText("Finding what it can do …")
         self.context.schedule(

@@ -48,23 +48,25 @@ def subject_names(session: Session, subjects: Iterable[Subject]) -> dict[Subject
 
     nodes: list[tuple[int, int, str]] = []
     if wanted.get("volume_node"):
-        nodes = list(
-            session.execute(
+        nodes = [
+            row._tuple()
+            for row in session.execute(
                 select(VolumeNode.id, VolumeNode.host_id, VolumeNode.path).where(
                     VolumeNode.id.in_(wanted["volume_node"])
                 )
-            ).tuples()
-        )
+            )
+        ]
         host_ids |= {host_id for _, host_id, _ in nodes}
     mounts: list[tuple[int, int, str]] = []
     if wanted.get("client_mount"):
-        mounts = list(
-            session.execute(
+        mounts = [
+            row._tuple()
+            for row in session.execute(
                 select(ClientMount.id, ClientMount.host_id, ClientMount.mountpoint).where(
                     ClientMount.id.in_(wanted["client_mount"])
                 )
-            ).tuples()
-        )
+            )
+        ]
         host_ids |= {host_id for _, host_id, _ in mounts}
     learn_hosts(host_ids)
     for ident in wanted.get("host", ()):
@@ -81,7 +83,7 @@ def subject_names(session: Session, subjects: Iterable[Subject]) -> dict[Subject
         if wanted.get(kind):
             for ident, name in session.execute(
                 select(model.id, model.name).where(model.id.in_(wanted[kind]))
-            ).tuples():
+            ):
                 names[(kind, ident)] = name
     for kind, ids in wanted.items():
         for ident in ids:

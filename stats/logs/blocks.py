@@ -39,7 +39,6 @@ _ASCII_LOWER[ord("A") : ord("Z") + 1] += 32
 _HASH_BASE = np.uint64(0x100000001B3)
 _HASH_MIX = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
 _PLACEHOLDER_BYTE = ord(PLACEHOLDER)
-_SPACE = 0x20
 _NEWLINE = 0x0A
 _HEADER = struct.Struct("<4sI")
 _MAGIC = b"LGB1"
@@ -47,9 +46,10 @@ _INDEX_HEADER = struct.Struct("<4sIIII")
 _INDEX_MAGIC = b"LGI2"
 _FRAMES_HEADER = struct.Struct("<4sII")
 _FRAMES_MAGIC = b"LGT1"
-FRAME_LINES = 128
+FRAME_LINES = 64
 """A block's messages are compressed in frames of this many lines, so that showing a line
-decompresses about 10 kB, not the whole block."""
+decompresses about 6 kB, not the whole block (each block says its own frame size). Halving it
+again would cost a third more time to compress a block, and a quarter more bytes."""
 
 Int64s = npt.NDArray[np.int64]
 UInt32s = npt.NDArray[np.uint32]
@@ -192,22 +192,6 @@ def token_hash(token: str) -> int:
     return int(_hash_tokens(raw, np.array([len(raw)], np.intp))[0])
 
 
-def hash_word(token_hash: int) -> str:
-    """How the full-text index spells a token's hash: its top 40 bits (it only picks the blocks
-    to look in; their own index has all 64), which keeps the full-text index small."""
-    return f"h{token_hash >> 24:010x}"
-
-
-def index_document(index: LineIndex | StoredIndex) -> str:
-    """The distinct variable tokens of a block (as `hash_word`s) for the full-text index."""
-    digits = np.frombuffer(index.hashes.astype(">u8").tobytes().hex().encode(), np.uint8)
-    words = np.empty((len(index.hashes), 12), np.uint8)
-    words[:, 0] = ord("h")
-    words[:, 1:11] = digits.reshape(-1, 16)[:, :10]
-    words[:, 11] = _SPACE
-    return words.tobytes().decode("ascii")
-
-
 @dataclass(frozen=True)
 class LineIndex:
     """A block's variable tokens: for each distinct hash, the lines holding it."""
@@ -223,6 +207,22 @@ class LineIndex:
         at = int(np.searchsorted(self.hashes, np.uint64(token)))
         if at < len(self.hashes) and int(self.hashes[at]) == token:
             found[self.lines[int(self.ends[at - 1]) if at else 0 : int(self.ends[at])]] = True
+        return found
+
+
+class TokenScan:
+    """`LineIndex.lines_with` for lines not yet in a block, by a scan of their tokens: cheaper
+    than sorting them for the few look-ups made before more lines arrive."""
+
+    def __init__(self, n: int, tokens: VariableTokens) -> None:
+        self.n = n
+        self._tokens = tokens
+        self.unhashed: Bools = np.zeros(n, np.bool_)
+        self.unhashed[tokens.unhashed] = True
+
+    def lines_with(self, token: int) -> Bools:
+        found: Bools = np.zeros(self.n, np.bool_)
+        found[self._tokens.lines[self._tokens.hashes == np.uint64(token)]] = True
         return found
 
 
@@ -317,11 +317,11 @@ def decode_index(blob: bytes) -> StoredIndex:
 class Columns:
     """Lines column by column: the in-memory form of a block and of the unsealed tail."""
 
-    t_us: list[int] = field(default_factory=list)
-    host: list[int] = field(default_factory=list)
-    facility: list[int] = field(default_factory=list)
-    severity: list[int] = field(default_factory=list)
-    template: list[int] = field(default_factory=list)
+    t_us: Int64s = field(default_factory=lambda: np.zeros(0, np.int64))
+    host: UInt32s = field(default_factory=lambda: np.zeros(0, np.uint32))
+    facility: UInt16s = field(default_factory=lambda: np.zeros(0, np.uint16))
+    severity: UInt8s = field(default_factory=lambda: np.zeros(0, np.uint8))
+    template: UInt32s = field(default_factory=lambda: np.zeros(0, np.uint32))
     source: list[str] = field(default_factory=list)
     message: list[str] = field(default_factory=list)
     tokens: VariableTokens = field(
@@ -333,11 +333,11 @@ class Columns:
         return len(self.t_us)
 
     def extend(self, other: Columns) -> None:
-        self.t_us.extend(other.t_us)
-        self.host.extend(other.host)
-        self.facility.extend(other.facility)
-        self.severity.extend(other.severity)
-        self.template.extend(other.template)
+        self.t_us = np.concatenate((self.t_us, other.t_us))
+        self.host = np.concatenate((self.host, other.host))
+        self.facility = np.concatenate((self.facility, other.facility))
+        self.severity = np.concatenate((self.severity, other.severity))
+        self.template = np.concatenate((self.template, other.template))
         self.source.extend(other.source)
         self.message.extend(other.message)
         theirs = other.tokens.shifted(len(self.t_us) - len(other.t_us))
@@ -412,26 +412,25 @@ def encode(columns: Columns, level: int, *, framed: bool = False) -> tuple[bytes
     """(columns blob, text blob) compressed with zstd at `level`; `framed`: the text in frames
     of `FRAME_LINES` lines behind a table of their sizes, else in one zstd frame."""
     n = len(columns)
-    t = np.array(columns.t_us, np.int64)
-    deltas = np.diff(t, prepend=np.int64(0))  # times rise slowly: deltas compress well
+    deltas = np.diff(columns.t_us, prepend=np.int64(0))  # times rise slowly: deltas compress well
     parts = [
         _HEADER.pack(_MAGIC, n),
         deltas.tobytes(),
-        np.array(columns.host, np.uint32).tobytes(),
-        np.array(columns.facility, np.uint16).tobytes(),
-        np.array(columns.severity, np.uint8).tobytes(),
-        np.array(columns.template, np.uint32).tobytes(),
+        columns.host.tobytes(),
+        columns.facility.tobytes(),
+        columns.severity.tobytes(),
+        columns.template.tobytes(),
         "\n".join(columns.source).encode("utf-8"),
     ]
     compressor = zstandard.ZstdCompressor(level=level)
     if not framed:
         text = "\n".join(columns.message).encode("utf-8")
         return compressor.compress(b"".join(parts)), compressor.compress(text)
-    messages = columns.message
-    frames = [
-        compressor.compress("\n".join(messages[i : i + FRAME_LINES]).encode("utf-8"))
-        for i in range(0, n, FRAME_LINES)
-    ]
+    text = "\n".join(columns.message).encode("utf-8")  # once: joining each frame costs more
+    line_feeds = np.flatnonzero(np.frombuffer(text, np.uint8) == _NEWLINE)
+    starts = [0, *(line_feeds[FRAME_LINES - 1 :: FRAME_LINES] + 1).tolist()]
+    ends = [*(line_feeds[FRAME_LINES - 1 :: FRAME_LINES]).tolist(), len(text)]
+    frames = [compressor.compress(text[start:end]) for start, end in zip(starts, ends, strict=True)]
     table = np.array([len(f) for f in frames], np.uint32).tobytes()
     header = _FRAMES_HEADER.pack(_FRAMES_MAGIC, FRAME_LINES, len(frames))
     return compressor.compress(b"".join(parts)), b"".join([header, table, *frames])
@@ -507,11 +506,11 @@ def _frame_spans(blob: bytes) -> list[tuple[int, int]]:
 def to_columns(decoded: DecodedColumns, messages: list[str]) -> Columns:
     _, tokens = template_keys("\n".join(messages).encode("utf-8"))
     return Columns(
-        t_us=decoded.t_us.tolist(),
-        host=decoded.host.tolist(),
-        facility=decoded.facility.tolist(),
-        severity=decoded.severity.tolist(),
-        template=decoded.template.tolist(),
+        t_us=decoded.t_us,
+        host=decoded.host,
+        facility=decoded.facility,
+        severity=decoded.severity,
+        template=decoded.template,
         source=list(decoded.source),
         message=messages,
         tokens=tokens,

@@ -9,29 +9,32 @@ bound.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
+import operator
 import os
 import re
 import sqlite3
-from collections import Counter
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Generic, TypeVar, cast
 
 import numpy as np
 
 from core.errors import ValidationError
 from core.observations import SEVERITY_NAMES, SEVERITY_RULE, SyslogSeverity
 from stats.logs.blocks import (
+    FRAMES_HEADER_BYTES,
     MAX_TEMPLATE_BYTES,
     Bools,
     Columns,
     DecodedColumns,
-    LineIndex,
     StoredIndex,
+    TokenScan,
     build_index,
     decode_columns,
     decode_frame,
@@ -41,11 +44,16 @@ from stats.logs.blocks import (
     encode,
     encode_index,
     frame_table,
-    hash_word,
-    index_document,
     template_keys,
     to_columns,
     token_hash,
+)
+from stats.logs.blooms import (
+    GROUP_BLOCKS,
+    GroupBloom,
+    first_block,
+    group_of,
+    stored_blocks_with,
 )
 from stats.logs.records import (
     LogLine,
@@ -57,7 +65,7 @@ from stats.logs.records import (
     RetentionReport,
     TailPage,
 )
-from stats.logs.text import Query, Verdict, is_variable, parse_query
+from stats.logs.text import PLACEHOLDER, Query, Verdict, is_variable, parse_query
 
 BLOCK_LINES = 16384
 MAX_MESSAGE_CHARS = 65536
@@ -67,13 +75,28 @@ MAX_TEMPLATES = 50_000
 """Past this many templates new ones are not kept: their lines are judged one by one."""
 MAX_T = 1e11
 _APPLICATION_ID = 0x43444C47  # "CDLG"
-_FORMAT = 2
-"""1: no line index (blocks.vidx); such files gain the column and their blocks are scanned."""
+_FORMAT = 3
+"""1: no line index (blocks.vidx); 2: an FTS5 table of each block's tokens (block_vars) in place
+of the group filters (block_blooms). Older files are brought to this format when opened."""
+_RECENT_BLOCKS = 32
+"""Decoded block columns kept (about 0.4 MB each)."""
+_RECENT_FRAMES = 1024
+"""Decompressed text frames kept (64 lines, about 10 kB each)."""
+_UNFRAMED = 2**62
+"""Lines per frame of a text stored as one frame (format 1)."""
+_NONE, _MAYBE = int(Verdict.NONE), int(Verdict.MAYBE)  # plain ints: enum look-ups are slow
+_SEVERITIES = {int(s): s for s in SyslogSeverity}
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
 _BLOCK_LEVEL = 1
-_PENDING_LEVEL = 1
+_PENDING_LEVEL = -1
+"""Pending lines are rewritten into a block soon: compress them fast rather than small."""
 _CONTROL_BYTES = bytes(b for b in range(256) if (b < 0x20 and b != 0x09) or b == 0x7F)
 _NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+_RECORD_FIELDS = [
+    operator.itemgetter(name) for name in ("t", "severity", "facility", "source", "message")
+]
 _SEVERITY_CODES: dict[object, int] = {
     **{name: int(s) for name, s in SEVERITY_NAMES.items()},
     **{int(s): int(s) for s in SyslogSeverity},
@@ -93,9 +116,10 @@ CREATE TABLE block_templates(
     block_id INTEGER NOT NULL, template_id INTEGER NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY(block_id, template_id)) WITHOUT ROWID;
 CREATE INDEX block_templates_by_template ON block_templates(template_id, block_id);
-CREATE VIRTUAL TABLE block_vars USING fts5(vars, content='', detail=none);
+CREATE TABLE block_blooms(group_id INTEGER PRIMARY KEY, bits BLOB NOT NULL);
 CREATE TABLE pending(id INTEGER PRIMARY KEY, cols BLOB NOT NULL, text BLOB NOT NULL);
 INSERT INTO meta VALUES ('next_seq', 1);
+INSERT INTO meta VALUES ('next_block', 1);
 """
 
 
@@ -146,13 +170,17 @@ class LogStore:
         policy: RetentionPolicy | None = None,
         block_lines: int = BLOCK_LINES,
         durable: bool = False,
+        read_only: bool = False,
     ) -> None:
+        """`read_only` opens an existing store (an archive's) without writing to its file:
+        `append` and `apply_retention` then raise `LogStoreError`."""
         self.path = Path(path)
+        self.read_only = read_only
         self.policy = policy or RetentionPolicy()
         if block_lines < 1:
             raise ValidationError("block_lines", block_lines, "give 1 or more")
         self._block_lines = block_lines
-        self._db = self._connect(durable)
+        self._db = self._connect_read_only() if read_only else self._connect(durable)
         self._hosts: dict[str, int] = {}
         self._host_names: dict[int, str] = {}
         self._facilities: dict[str, int] = {}
@@ -161,12 +189,18 @@ class LogStore:
         self._template_texts: list[str] = [""]  # id 0: lines left unclassified
         self._verdict_cache: dict[Query, np.ndarray] = {}
         self._pending_decoded: DecodedColumns | None = None
-        self._pending_index: LineIndex | None = None
+        self._pending_index: TokenScan | None = None
         self._item_cache: dict[Query, list[_ItemCheck]] = {}
-        self._raw_cache: dict[tuple[int, int], list[str]] = {}
-        """Decompressed frames of block texts, kept for the length of one read call."""
-        self._frame_tables: dict[int, tuple[bytes, int, list[int]]] = {}
-        """Text blobs and their frame tables, kept for the length of one read call."""
+        # Recently read blocks, decoded (block ids are never used again, so they stay right):
+        # a search shows lines from the newest blocks, and the next search mostly reads them too.
+        self._recent_columns: _Recent[int, DecodedColumns] = _Recent(_RECENT_BLOCKS)
+        self._recent_frames: _Recent[tuple[int, int], list[str]] = _Recent(_RECENT_FRAMES)
+        self._recent_indexes: _Recent[int, StoredIndex] = _Recent(_RECENT_BLOCKS)
+        self._group_hits: _Recent[tuple[int, tuple[int, ...]], list[int]] = _Recent(4096)
+        """Blocks of a stored group filter that may hold some tokens."""
+        self._frame_tables: _Recent[int, tuple[int, list[int]]] = _Recent(_RECENT_FRAMES)
+        """Lines per frame and frame offsets of block texts."""
+        self._tail_bounds: tuple[int, int] | None = None
         for hid, name in self._db.execute("SELECT id, name FROM hosts"):
             self._hosts[name] = hid
             self._host_names[hid] = name
@@ -179,6 +213,10 @@ class LogStore:
         (self._next_seq,) = self._db.execute(
             "SELECT value FROM meta WHERE key = 'next_seq'"
         ).fetchone()
+        (self._next_block,) = self._db.execute(
+            "SELECT value FROM meta WHERE key = 'next_block'"
+        ).fetchone()
+        self._bloom = _open_group_bloom(self._db, self._next_block)
         self._tail = Columns()
         for cols, text in self._db.execute("SELECT cols, text FROM pending ORDER BY id"):
             self._tail.extend(to_columns(decode_columns(cols), _split(decode_text(text))))
@@ -220,7 +258,7 @@ class LogStore:
                     hint="Upgrade Chroma Desktop, or choose another path for the logs.",
                 )
             elif version < _FORMAT:
-                _upgrade(db)
+                _upgrade(db, version)
         except sqlite3.OperationalError as error:
             raise _store_error(self.path, error, "open") from error
         except sqlite3.DatabaseError as error:
@@ -229,6 +267,37 @@ class LogStore:
                 hint="Move it away (Chroma Desktop starts a new one) or restore it from backup.",
             ) from error
         return db
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise LogStoreError(f"The log store {self.path} does not exist.")
+        try:
+            db = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+            )
+            db.execute("PRAGMA query_only=ON")
+            (app,) = db.execute("PRAGMA application_id").fetchone()
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise LogStoreError(f"{self.path} is not a readable log store ({error}).") from None
+        if app != _APPLICATION_ID or version != _FORMAT:
+            db.close()
+            raise LogStoreError(
+                f"{self.path} is not a log store of format {_FORMAT} (application "
+                f"{app:#x}, format {version}), so it cannot be opened read-only."
+            )
+        return db
+
+    def _refuse_if_read_only(self, doing: str) -> None:
+        if self.read_only:
+            raise LogStoreError(
+                f"The log store {self.path} is open read-only, so it cannot {doing}.",
+                hint="It is an offline archive: open the live site to keep new log lines.",
+            )
+
+    def hosts(self) -> tuple[str, ...]:
+        """Every server with lines stored, by name."""
+        return tuple(sorted(self._hosts))
 
     def close(self) -> None:
         self._db.close()
@@ -278,6 +347,7 @@ class LogStore:
         return self._append([h for h, _ in entries], [r for _, r in entries])
 
     def _append(self, hosts: Sequence[str], records: Sequence[Mapping[str, object]]) -> int:
+        self._refuse_if_read_only("store log lines")
         if not records:
             return self.last_seq
         staged: list[Callable[[], object]] = []  # undoes in-memory additions if the write fails
@@ -296,12 +366,10 @@ class LogStore:
         records: Sequence[Mapping[str, object]],
         staged: list[Callable[[], object]],
     ) -> Columns:
-        try:
-            times = [r["t"] for r in records]
-            severities = [r["severity"] for r in records]
-            facilities = [r["facility"] for r in records]
-            sources = [r["source"] for r in records]
-            messages = [r["message"] for r in records]
+        try:  # column by column, looked up in C
+            times, severities, facilities, sources, messages = [
+                list(map(field, records)) for field in _RECORD_FIELDS
+            ]
         except (KeyError, TypeError):
             raise _bad_record(hosts, records) from None
         if not set(map(type, times)) <= {int, float}:
@@ -310,7 +378,7 @@ class LogStore:
         if not bool(np.all((t >= 0) & (t < MAX_T))):  # NaN fails both
             raise _bad_record(hosts, records)
         try:
-            severity_codes = [_SEVERITY_CODES[s] for s in severities]
+            severity_codes = list(map(_SEVERITY_CODES.__getitem__, severities))
         except (KeyError, TypeError):
             raise _bad_record(hosts, records) from None
         if (
@@ -319,35 +387,38 @@ class LogStore:
             or not set(map(type, messages)) <= {str, bytes, bytearray}
         ):
             raise _bad_record(hosts, records)
-        for name in set(hosts):
+        host_names = dict.fromkeys(hosts)  # in order of first appearance
+        for name in host_names:
             if not isinstance(name, str) or not 0 < len(name) <= 255 or _CONTROL.search(name):
                 raise _bad_record(hosts, records)
         clean_sources, _ = _clean(sources, MAX_SOURCE_CHARS)
         clean_messages, raw = _clean(messages, MAX_MESSAGE_CHARS)
         if len(hosts) == 1:
-            host_ids = [self._intern_host(hosts[0], staged)] * len(records)
+            host_ids = np.full(len(records), self._intern_host(hosts[0], staged), np.uint32)
         else:
-            get = self._hosts.get
-            host_ids = [get(h) or self._intern_host(h, staged) for h in hosts]
-        get_facility = self._facilities.get
-        facility_ids = [
-            get_facility(f) or self._intern_facility(f[:64], staged)
-            for f in cast(list[str], facilities)
-        ]
+            by_host = {h: self._intern_host(h, staged) for h in host_names}
+            host_ids = np.array(list(map(by_host.__getitem__, hosts)), np.uint32)
+        by_facility = {
+            f: self._facilities.get(f) or self._intern_facility(f[:64], staged)
+            for f in dict.fromkeys(cast(list[str], facilities))
+        }
+        if len(by_facility) == 1:  # the usual batch
+            facility_ids = np.full(len(records), next(iter(by_facility.values())), np.uint16)
+        else:
+            facility_ids = np.array(list(map(by_facility.__getitem__, facilities)), np.uint16)
         keys, tokens = template_keys(raw)
-        get_template = self._templates.get
-        template_ids = [get_template(k) for k in keys]
+        template_ids = list(map(self._templates.get, keys))
         if None in template_ids:
             template_ids = [
                 i if i is not None else self._intern_template(k, staged)
                 for i, k in zip(template_ids, keys, strict=True)
             ]
         return Columns(
-            t_us=np.rint(t * 1e6).astype(np.int64).tolist(),
+            t_us=np.rint(t * 1e6).astype(np.int64),
             host=host_ids,
             facility=facility_ids,
-            severity=severity_codes,
-            template=template_ids,  # type: ignore[arg-type]
+            severity=np.array(severity_codes, np.uint8),
+            template=np.array(template_ids, np.uint32),
             source=clean_sources,
             message=clean_messages,
             tokens=tokens,
@@ -390,25 +461,38 @@ class LogStore:
             tail.extend(self._tail)
             tail.extend(new)
             first_seq = self._next_seq - len(self._tail)
+            next_block = self._next_block
+            bloom = self._bloom
             sealed = False
             while len(tail) >= self._block_lines:
                 head, tail = tail.split(self._block_lines)
-                self._seal(db, head, first_seq)
+                bloom = self._seal(db, head, first_seq, next_block, bloom)
                 first_seq += len(head)
+                next_block += 1
                 sealed = True
+            if sealed:
+                db.execute("UPDATE meta SET value = ? WHERE key = 'next_block'", (next_block,))
             if sealed:
                 db.execute("DELETE FROM pending")
                 if len(tail):
-                    db.execute("INSERT INTO pending(cols, text) VALUES (?, ?)", encode(tail, 1))
+                    db.execute(
+                        "INSERT INTO pending(cols, text) VALUES (?, ?)",
+                        encode(tail, _PENDING_LEVEL),
+                    )
             else:
-                db.execute("INSERT INTO pending(cols, text) VALUES (?, ?)", encode(new, 1))
+                db.execute(
+                    "INSERT INTO pending(cols, text) VALUES (?, ?)", encode(new, _PENDING_LEVEL)
+                )
             next_seq = self._next_seq + len(new)
             db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (next_seq,))
         staged.clear()
         self._tail = tail
         self._next_seq = next_seq
+        self._next_block = next_block
+        self._bloom = bloom
         self._pending_decoded = None
         self._pending_index = None
+        self._tail_bounds = None
         if sealed and self.policy.max_bytes is not None:
             self._enforce_size(self.policy.max_bytes)
 
@@ -435,24 +519,49 @@ class LogStore:
                 ],
             )
 
-    def _seal(self, db: sqlite3.Connection, head: Columns, first_seq: int) -> None:
+    def _seal(
+        self,
+        db: sqlite3.Connection,
+        head: Columns,
+        first_seq: int,
+        block_id: int,
+        bloom: GroupBloom,
+    ) -> GroupBloom:
+        """Write `head` as block `block_id`; the group filter holding it too (written with the
+        group's last block) is returned, the one given is left as it was."""
         cols, text = encode(head, _BLOCK_LEVEL, framed=True)
         index = build_index(len(head), head.tokens)
         vidx = encode_index(index)
-        cursor = db.execute(
-            "INSERT INTO blocks(first_seq, n, t_min, t_max, cols, text, vidx)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (first_seq, len(head), min(head.t_us), max(head.t_us), cols, text, vidx),
+        db.execute(
+            "INSERT INTO blocks(id, first_seq, n, t_min, t_max, cols, text, vidx)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                block_id,
+                first_seq,
+                len(head),
+                int(head.t_us.min()),
+                int(head.t_us.max()),
+                cols,
+                text,
+                vidx,
+            ),
         )
-        block_id = cursor.lastrowid
+        template_ids, counts = np.unique(head.template, return_counts=True)
         db.executemany(
             "INSERT INTO block_templates(block_id, template_id, n) VALUES (?, ?, ?)",
-            [(block_id, tid, n) for tid, n in Counter(head.template).items()],
+            [
+                (block_id, tid, n)
+                for tid, n in zip(template_ids.tolist(), counts.tolist(), strict=True)
+            ],
         )
+        bloom = bloom.with_block(block_id, index.hashes)
+        group, slot = group_of(block_id)
+        if slot < GROUP_BLOCKS - 1:
+            return bloom
         db.execute(
-            "INSERT INTO block_vars(rowid, vars) VALUES (?, ?)",
-            (block_id, index_document(index)),
+            "INSERT INTO block_blooms(group_id, bits) VALUES (?, ?)", (group, bloom.encode())
         )
+        return GroupBloom(group + 1)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -474,9 +583,7 @@ class LogStore:
         query = parse_query(text)
         where = self._filter(hosts, severities, since, until)
         verdicts = self._verdicts(query)
-        self._forget_reads()
-        sources = self._candidates(query, verdicts, where)
-        sources.sort(key=lambda s: s.t_max, reverse=True)
+        sources = self._candidates(query, verdicts, where, newest_first=True)
         best: list[tuple[int, int, int | None, int]] = []  # (t_us, seq, block, index)
         loaded: dict[int | None, DecodedColumns] = {}
         texts: dict[int | None, str] = {}
@@ -505,8 +612,13 @@ class LogStore:
                 ],
             )
         lines: dict[int | None, list[str]] = {}
+        wanted: dict[int, list[int]] = {}
+        for _, _, block, i in best:
+            if block is not None and block not in texts:
+                wanted.setdefault(block, []).append(i)
+        for block, indexes in wanted.items():
+            self._read_frames(block, indexes)
         found = [self._line(loaded, texts, lines, block, seq, i) for _, seq, block, i in best]
-        self._forget_reads()
         return found
 
     def count(
@@ -526,7 +638,6 @@ class LogStore:
         maybe_ids = json.dumps(np.flatnonzero(verdicts == Verdict.MAYBE).tolist())
         total = 0
         texts: dict[int | None, str] = {}
-        self._forget_reads()
         for source in self._candidates(query, verdicts, where):
             if source.block_id is not None and not where.per_line:
                 inside = where.since_us <= source.t_min and source.t_max <= where.until_us
@@ -543,7 +654,6 @@ class LogStore:
             columns = self._load_columns(source.block_id)
             total += int(self._mask(source, columns, query, verdicts, where, texts).sum())
             texts.clear()
-            self._forget_reads()
         return total
 
     def tail(
@@ -574,7 +684,6 @@ class LogStore:
             sources.append(self._tail_source())
         lines: list[LogLine] = []
         cursor = max(after, self.last_seq) if after <= self.last_seq else after
-        self._forget_reads()
         for source in sources:
             columns = self._load_columns(source.block_id)
             texts: dict[int | None, str] = {}
@@ -587,9 +696,7 @@ class LogStore:
                 seq = source.first_seq + i
                 lines.append(self._line(loaded, texts, split, source.block_id, seq, i))
                 if len(lines) == limit:
-                    self._forget_reads()
                     return TailPage(tuple(lines), lines[-1].seq)
-        self._forget_reads()
         return TailPage(tuple(lines), cursor)
 
     def _filter(
@@ -622,26 +729,44 @@ class LogStore:
         )
 
     def _verdicts(self, query: Query) -> np.ndarray:
+        """What each template (by id) says of the query: NONE, ALL or MAYBE."""
         cached = self._verdict_cache.get(query)
-        if cached is not None and len(cached) == len(self._template_texts):
+        texts = self._template_texts
+        if cached is not None and len(cached) == len(texts):
             return cached
-        verdicts = np.fromiter(
-            (query.judge(t) for t in self._template_texts), np.uint8, len(self._template_texts)
-        )
+        if len(query.items) > 1:  # item by item (each kept for other queries), then all of them
+            each = np.stack([self._verdicts(Query((item,))) for item in query.items])
+            verdicts = np.where((each == _NONE).any(axis=0), _NONE, each.max(axis=0))
+            verdicts = verdicts.astype(np.uint8)
+        elif query.items and len(query.items[0]) == 1 and is_variable(query.items[0][0]):
+            # a lone variable token can stand only where a template has a variable
+            has_variable = np.fromiter((PLACEHOLDER in t for t in texts), np.bool_, len(texts))
+            verdicts = np.where(has_variable, _MAYBE, _NONE).astype(np.uint8)
+        else:  # a template lacking one of the words as text cannot hold them as tokens
+            words = [t for item in query.items for t in item if not is_variable(t)]
+            verdicts = np.fromiter(
+                (
+                    _NONE if any(w not in _folded(t) for w in words) else query.judge(t)
+                    for t in texts
+                ),
+                np.uint8,
+                len(texts),
+            )
         verdicts[0] = Verdict.ALL if query.matches_everything else Verdict.MAYBE
         if len(self._verdict_cache) > 64:
             self._verdict_cache.clear()
         self._verdict_cache[query] = verdicts
         return verdicts
 
-    def _candidates(self, query: Query, verdicts: np.ndarray, where: _Filter) -> list[_Source]:
-        """The blocks that may hold a match (and the unsealed tail), from the indexes alone."""
+    def _candidates(
+        self, query: Query, verdicts: np.ndarray, where: _Filter, *, newest_first: bool = False
+    ) -> Iterator[_Source]:
+        """The blocks that may hold a match (and the unsealed tail), from the indexes alone;
+        `newest_first`: by their latest time, read as they are asked for (a search stops early)."""
         sql = ["SELECT id, first_seq, n, t_min, t_max FROM blocks WHERE t_max >= ? AND t_min <= ?"]
         args: list[object] = [where.since_us, where.until_us]
-        indexed = [v for v in query.variables if v.isascii()]
-        if indexed:
-            sql.append("AND id IN (SELECT rowid FROM block_vars WHERE block_vars MATCH ?)")
-            args.append(" AND ".join(hash_word(token_hash(v)) for v in indexed))
+        indexed = [token_hash(v) for v in query.variables if v.isascii()]
+        allowed = set(self._blocks_with(indexed)) if indexed else None
         live = np.flatnonzero(verdicts != Verdict.NONE)
         if len(live) < len(verdicts):
             sql.append(
@@ -649,37 +774,63 @@ class LogStore:
                 " WHERE template_id IN (SELECT value FROM json_each(?)))"
             )
             args.append(json.dumps(live.tolist()))
-        sources = [_Source(*row) for row in self._db.execute(" ".join(sql), args)]
+        if newest_first:
+            sql.append("ORDER BY t_max DESC")
+        tail: _Source | None = None
         if len(self._tail):
             tail = self._tail_source()
-            if tail.t_max >= where.since_us and tail.t_min <= where.until_us:
-                sources.append(tail)
-        return sources
+            if not (tail.t_max >= where.since_us and tail.t_min <= where.until_us):
+                tail = None
+        for row in self._db.execute(" ".join(sql), args):
+            if allowed is not None and row[0] not in allowed:
+                continue
+            if tail is not None and newest_first and row[4] < tail.t_max:
+                yield tail
+                tail = None
+            yield _Source(*row)
+        if tail is not None:
+            yield tail
+
+    def _blocks_with(self, token_hashes: list[int]) -> list[int]:
+        """The ids of the blocks that may hold all these variable tokens (by the filters)."""
+        found = self._bloom.blocks_with(token_hashes)
+        db = self._db
+        for (group,) in db.execute("SELECT group_id FROM block_blooms ORDER BY group_id"):
+            key = (group, tuple(token_hashes))  # a stored filter never changes: keep its answer
+            hits = self._group_hits.get(key)
+            if hits is None:
+                with db.blobopen("block_blooms", "bits", group, readonly=True) as blob:
+                    hits = stored_blocks_with(group, _reader(blob), token_hashes)
+                self._group_hits.put(key, hits)
+            found.extend(hits)
+        return found
 
     def _tail_source(self) -> _Source:
-        return _Source(
-            None,
-            self._next_seq - len(self._tail),
-            len(self._tail),
-            min(self._tail.t_us),
-            max(self._tail.t_us),
-        )
+        if self._tail_bounds is None:
+            times = self._load_columns(None).t_us
+            self._tail_bounds = int(times.min()), int(times.max())
+        return _Source(None, self._next_seq - len(self._tail), len(self._tail), *self._tail_bounds)
 
     def _load_columns(self, block_id: int | None) -> DecodedColumns:
         if block_id is None:
             if self._pending_decoded is None:
                 tail = self._tail
                 self._pending_decoded = DecodedColumns(
-                    t_us=np.array(tail.t_us, np.int64),
-                    host=np.array(tail.host, np.uint32),
-                    facility=np.array(tail.facility, np.uint16),
-                    severity=np.array(tail.severity, np.uint8),
-                    template=np.array(tail.template, np.uint32),
+                    t_us=tail.t_us,
+                    host=tail.host,
+                    facility=tail.facility,
+                    severity=tail.severity,
+                    template=tail.template,
                     source_text=tail.source,
                 )
             return self._pending_decoded
-        (blob,) = self._db.execute("SELECT cols FROM blocks WHERE id = ?", (block_id,)).fetchone()
-        return decode_columns(blob)
+        found = self._recent_columns.get(block_id)
+        if found is None:
+            (blob,) = self._db.execute(
+                "SELECT cols FROM blocks WHERE id = ?", (block_id,)
+            ).fetchone()
+            found = self._recent_columns.put(block_id, decode_columns(blob))
+        return found
 
     def _text(self, texts: dict[int | None, str], block_id: int | None) -> str:
         found = texts.get(block_id)
@@ -704,14 +855,14 @@ class LogStore:
         texts: dict[int | None, str],
     ) -> Bools:
         judged = verdicts[columns.template]
-        keep: Bools = judged != Verdict.NONE
+        keep: Bools = judged != _NONE
         if where.host_ids is not None:
             keep &= np.isin(columns.host, where.host_ids)
         if where.severities is not None:
             keep &= np.isin(columns.severity, where.severities)
         if where.since_us > 0 or where.until_us < 2**62:
             keep &= (columns.t_us >= where.since_us) & (columns.t_us <= where.until_us)
-        maybe = keep & (judged == Verdict.MAYBE)
+        maybe = keep & (judged == _MAYBE)
         if maybe.any():
             keep &= ~maybe | self._resolve(source, columns, query, maybe, texts)
         return keep
@@ -731,7 +882,7 @@ class LogStore:
         ok: Bools = np.ones(source.n, np.bool_)
         to_read: Bools = maybe & index.unhashed
         for check in self._item_checks(query):
-            open_lines = maybe & (check.verdicts[columns.template] == Verdict.MAYBE)
+            open_lines = maybe & (check.verdicts[columns.template] == _MAYBE)
             if not open_lines.any():
                 continue
             present: Bools = trusted.copy()
@@ -779,52 +930,79 @@ class LogStore:
         self._item_cache[query] = checks
         return checks
 
-    def _load_index(self, block_id: int | None) -> LineIndex | StoredIndex:
+    def _load_index(self, block_id: int | None) -> TokenScan | StoredIndex:
         if block_id is None:
             if self._pending_index is None:
-                self._pending_index = build_index(len(self._tail), self._tail.tokens)
+                self._pending_index = TokenScan(len(self._tail), self._tail.tokens)
             return self._pending_index
-        db = self._db
+        found = self._recent_indexes.get(block_id)
+        if found is None:
+            db = self._db
 
-        def read(at: int, size: int) -> bytes:
-            with db.blobopen("blocks", "vidx", block_id, readonly=True) as blob:
-                blob.seek(at)
-                return blob.read(size)
+            def read(at: int, size: int) -> bytes:
+                with db.blobopen("blocks", "vidx", block_id, readonly=True) as blob:
+                    blob.seek(at)
+                    return blob.read(size)
 
-        return StoredIndex(read)
+            found = self._recent_indexes.put(block_id, StoredIndex(read))
+        return found
 
     def _messages(self, source: _Source, picked: np.ndarray) -> list[str]:
         """The messages of lines `picked` (indexes into the source), decompressing only the
         frames that hold them."""
         if source.block_id is None:
             return [self._tail.message[i] for i in picked.tolist()]
-        return [self._message(source.block_id, i) for i in picked.tolist()]
+        indexes = picked.tolist()
+        self._read_frames(source.block_id, indexes)
+        return [self._message(source.block_id, i) for i in indexes]
 
     def _message(self, block_id: int, index: int) -> str:
         """One message of a sealed block, decompressing only the frame holding it."""
         table = self._frame_tables.get(block_id)
-        if table is None:
-            (blob,) = self._db.execute(
-                "SELECT text FROM blocks WHERE id = ?", (block_id,)
-            ).fetchone()
-            found = frame_table(blob, lambda at, size: blob[at : at + size])
-            table = self._frame_tables[block_id] = (blob, *(found or (2**62, [0, len(blob)])))
-        blob, per_frame, offsets = table
+        if table is not None:
+            per_frame = table[0]
+            frame = index // per_frame
+            messages = self._recent_frames.get((block_id, frame))
+            if messages is not None:
+                return messages[index - frame * per_frame]
+        per_frame, _ = self._read_frames(block_id, [index])
         frame = index // per_frame
-        messages = self._raw_cache.get((block_id, frame))
-        if messages is None:
-            start, end = offsets[frame], offsets[frame + 1]
-            if per_frame == 2**62:  # an unframed text (format 1)
-                messages = decode_text(blob).split("\n")
-            else:
-                messages = decode_frame(blob[start:end])
-            self._raw_cache[block_id, frame] = messages
+        messages = self._recent_frames.get((block_id, frame))
+        assert messages is not None  # just read
         return messages[index - frame * per_frame]
 
-    def _forget_reads(self) -> None:
-        """Drop what one read call decompressed (blocks may go, and their ids come back)."""
-        self._raw_cache.clear()
-        self._frame_tables.clear()
+    def _read_frames(self, block_id: int, indexes: list[int]) -> tuple[int, list[int]]:
+        """Have the frames holding lines `indexes` of a block decoded (one read of the blob for
+        them all); the block's lines per frame and frame offsets."""
+        table = self._frame_tables.get(block_id)
+        if table is not None:
+            per_frame = table[0]
+            frames = {i // per_frame for i in indexes}
+            if all(self._recent_frames.get((block_id, f)) is not None for f in frames):
+                return table
+        with self._db.blobopen("blocks", "text", block_id, readonly=True) as blob:
+            read = _reader(blob)
+            if table is None:
+                found = frame_table(read(0, FRAMES_HEADER_BYTES), read)
+                table = self._frame_tables.put(block_id, found or (_UNFRAMED, [0, len(blob)]))
+            per_frame, offsets = table
+            for frame in sorted({i // per_frame for i in indexes}):
+                if self._recent_frames.get((block_id, frame)) is not None:
+                    continue
+                data = read(offsets[frame], offsets[frame + 1] - offsets[frame])
+                messages = (
+                    decode_text(data).split("\n") if per_frame == _UNFRAMED else decode_frame(data)
+                )
+                self._recent_frames.put((block_id, frame), messages)
+        return table
+
+    def _forget_blocks(self, ids: Collection[int]) -> None:
+        """Drop what was decoded of blocks that are gone."""
+        gone = set(ids)
+        self._recent_columns.drop(lambda block_id: block_id in gone)
+        self._recent_indexes.drop(lambda block_id: block_id in gone)
+        self._frame_tables.drop(lambda block_id: block_id in gone)
+        self._recent_frames.drop(lambda key: key[0] in gone)
 
     def _line(
         self,
@@ -849,7 +1027,7 @@ class LogStore:
             seq=seq,
             t=int(columns.t_us[index]) / 1e6,
             host=self._host_names.get(int(columns.host[index]), "?"),
-            severity=SyslogSeverity(int(columns.severity[index])),
+            severity=_SEVERITIES[int(columns.severity[index])],
             facility=self._facility_names.get(int(columns.facility[index]), "?"),
             source=columns.source_at(index),
             message=message,
@@ -881,6 +1059,7 @@ class LogStore:
         """Remove lines older than the policy's age and, oldest first, what is over its size.
         Lines go a block (16,384 lines) at a time: a block leaves once all its lines are too
         old, and the newest lines (not yet in a block) stay whatever the size."""
+        self._refuse_if_read_only("remove old log lines")
         before = self._file_bytes()
         removed = 0
         if self.policy.max_age_s is not None:
@@ -927,18 +1106,17 @@ class LogStore:
         removed = 0
         with self._transaction("remove old log lines") as db:
             for block_id in ids:
-                n, blob = db.execute(
-                    "SELECT n, vidx FROM blocks WHERE id = ?", (block_id,)
-                ).fetchone()
-                db.execute(  # a contentless index forgets a row given the words it indexed
-                    "INSERT INTO block_vars(block_vars, rowid, vars) VALUES ('delete', ?, ?)",
-                    (block_id, index_document(decode_index(blob))),
-                )
+                (n,) = db.execute("SELECT n FROM blocks WHERE id = ?", (block_id,)).fetchone()
                 db.execute("DELETE FROM block_templates WHERE block_id = ?", (block_id,))
                 db.execute("DELETE FROM blocks WHERE id = ?", (block_id,))
                 removed += n
-            # A contentless index keeps deletions as markers until its segments are merged.
-            db.execute("INSERT INTO block_vars(block_vars) VALUES ('optimize')")
+            self._forget_blocks(ids)
+            # A filter naming only removed blocks goes (one naming some is merely less sharp).
+            db.execute(
+                "DELETE FROM block_blooms AS g WHERE NOT EXISTS (SELECT 1 FROM blocks"
+                " WHERE id BETWEEN g.group_id * ?1 + 1 AND g.group_id * ?1 + ?1)",
+                (GROUP_BLOCKS,),
+            )
         return removed
 
     def _compact(self) -> None:
@@ -963,29 +1141,90 @@ class LogStore:
         return total
 
 
-def _upgrade(db: sqlite3.Connection) -> None:
-    """Bring a format 1 file to this format: index every block's lines and re-spell the
-    full-text index by hashes. Done once, in one transaction."""
+def _upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Bring a file of an earlier format to this one, once, in one transaction: index the lines
+    of every block (format 1) and build the group filters in place of the full-text index."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute("ALTER TABLE blocks ADD COLUMN vidx BLOB")
-        db.execute("DROP TABLE block_vars")
-        db.execute("CREATE VIRTUAL TABLE block_vars USING fts5(vars, content='', detail=none)")
-        for block_id, n, blob in db.execute("SELECT id, n, text FROM blocks").fetchall():
-            index = build_index(n, template_keys(decode_text_bytes(blob))[1])
+        if version < 2:
+            db.execute("ALTER TABLE blocks ADD COLUMN vidx BLOB")
+            for block_id, n, blob in db.execute("SELECT id, n, text FROM blocks").fetchall():
+                index = build_index(n, template_keys(decode_text_bytes(blob))[1])
+                db.execute(
+                    "UPDATE blocks SET vidx = ? WHERE id = ?", (encode_index(index), block_id)
+                )
+        db.execute("DROP TABLE IF EXISTS block_vars")
+        db.execute("CREATE TABLE block_blooms(group_id INTEGER PRIMARY KEY, bits BLOB NOT NULL)")
+        (last,) = db.execute("SELECT coalesce(max(id), 0) FROM blocks").fetchone()
+        next_block = first_block(group_of(last)[0] + 1) if last else 1  # a fresh group
+        db.execute("INSERT INTO meta VALUES ('next_block', ?)", (next_block,))
+        for (group,) in db.execute(
+            "SELECT DISTINCT (id - 1) / ? FROM blocks", (GROUP_BLOCKS,)
+        ).fetchall():
+            bloom = GroupBloom.of_blocks(group, _group_hashes(db, group, next_block))
             db.execute(
-                "UPDATE blocks SET vidx = ? WHERE id = ?",
-                (encode_index(index), block_id),
-            )
-            db.execute(
-                "INSERT INTO block_vars(rowid, vars) VALUES (?, ?)",
-                (block_id, index_document(index)),
+                "INSERT INTO block_blooms(group_id, bits) VALUES (?, ?)", (group, bloom.encode())
             )
         db.execute(f"PRAGMA user_version={_FORMAT}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _group_hashes(
+    db: sqlite3.Connection, group: int, next_block: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(block id, distinct token hashes) of the stored blocks of `group`."""
+    for block_id, blob in db.execute(
+        "SELECT id, vidx FROM blocks WHERE id BETWEEN ? AND ? ORDER BY id",
+        (first_block(group), min(first_block(group + 1), next_block) - 1),
+    ).fetchall():
+        yield block_id, decode_index(blob).hashes
+
+
+def _open_group_bloom(db: sqlite3.Connection, next_block: int) -> GroupBloom:
+    """The filter of the group being filled, from the line indexes of its blocks."""
+    group, _ = group_of(next_block)
+    return GroupBloom.of_blocks(group, _group_hashes(db, group, next_block))
+
+
+class _Recent(Generic[_Key, _Value]):
+    """A map keeping only its `size` most recently used entries."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[_Key, _Value] = OrderedDict()
+
+    def get(self, key: _Key) -> _Value | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: _Key, value: _Value) -> _Value:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return value
+
+    def drop(self, gone: Callable[[_Key], bool]) -> None:
+        for key in [k for k in self._items if gone(k)]:
+            del self._items[key]
+
+
+@functools.lru_cache(maxsize=65536)
+def _folded(template: str) -> str:
+    return template.casefold()
+
+
+def _reader(blob: sqlite3.Blob) -> Callable[[int, int], bytes]:
+    def read(at: int, size: int) -> bytes:
+        blob.seek(at)
+        return blob.read(size)
+
+    return read
 
 
 def _split(text: str) -> list[str]:

@@ -12,15 +12,19 @@ import shiboken6
 from PySide6.QtCore import Qt
 from sqlalchemy import func, select
 
+from agentlink.discovery import AgentBrowser
 from chroma_desktop.bridge import Bridge
 from chroma_desktop.dialogs.add_servers import AddServersDialog
 from chroma_desktop.views.base import AppContext
 from chroma_desktop.views.servers import ServersView
 from core.models import Host
+from tests.agentlink.test_discovery import LOOPBACK, LoopbackNamespace, loopback
 from tests.desktop.conftest import TOKEN, WAIT_S, Site
+from tests.desktop.test_filesystems import cells
 
 WAIT_MS = int(WAIT_S * 1000)
 WRONG_TOKEN = "AAAAA-BBBBB-CCCCC-DDDDD"
+__all__ = ["loopback"]  # the fixture
 
 
 @pytest.fixture
@@ -66,6 +70,10 @@ def test_both_servers_are_added_from_a_list_and_their_details_shown(
     dialog.addresses.setText(", ".join(addresses))
     assert dialog.count_label.text().startswith("2 servers")
     dialog.token.setText(TOKEN)
+    qtbot.waitUntil(lambda: dialog.profile.count() > 0, timeout=WAIT_MS)
+    assert dialog.profile.currentText() == "Managed storage server"  # the default
+    assert dialog.choose_profile("monitored_storage")
+    assert not dialog.choose_profile("no such profile")
     qtbot.mouseClick(dialog.pair_button, Qt.MouseButton.LeftButton)
 
     qtbot.waitUntil(
@@ -82,6 +90,7 @@ def test_both_servers_are_added_from_a_list_and_their_details_shown(
 
     qtbot.waitUntil(lambda: view.proxy.rowCount() == 2, timeout=WAIT_MS)
     assert not view.empty.isVisible()
+    assert cells(view.proxy, "Managed") == ["monitored only"] * 2  # watched, never changed
     qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.add_dialog is None, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=WAIT_MS)  # deleted, not hidden
@@ -143,3 +152,36 @@ def test_a_wrong_token_fails_in_words_pairs_nothing_and_the_failed_can_be_retrie
     qtbot.waitUntil(lambda: progress(dialog) == ["paired as sim-mds1"], timeout=WAIT_MS)
     assert paired_count(site) == 1
     qtbot.waitUntil(lambda: view.proxy.rowCount() == 1, timeout=WAIT_MS)
+
+
+def test_agents_announced_on_the_network_are_offered_for_pairing(
+    qtbot: Any, view: ServersView, loopback: LoopbackNamespace
+) -> None:
+    """zeroconf runs in a network namespace of the test's own (see test_discovery.py)."""
+    view.context.browse = lambda on_change: loopback.make(
+        lambda: AgentBrowser(LOOPBACK, on_change), AgentBrowser.close
+    )
+    announcer = loopback.announcer()
+    for n in (1, 2):
+        announcer.announce(
+            f"oss0{n}", f"oss0{n}", 7000 + n, ["127.0.0.1"], f"sha256:{n:064x}", "9.9"
+        )
+    dialog = open_dialog(qtbot, view)
+    qtbot.waitUntil(lambda: dialog.found.rowCount() == 2, timeout=WAIT_MS)
+    assert cells(dialog.found_proxy, "Server") == ["oss01", "oss02"]
+    assert cells(dialog.found_proxy, "Address") == ["127.0.0.1:7001", "127.0.0.1:7002"]
+    assert dialog.found_note.text().startswith("2 agents found")
+
+    dialog.addresses.setText("mds1")
+    dialog.found_table.selectRow(1)
+    dialog.use_found()
+    assert dialog.addresses.text() == "mds1, 127.0.0.1:7002"
+    assert dialog.count_label.text().startswith("2 servers")
+
+
+def test_without_discovery_the_dialog_says_so_and_pairing_by_name_still_works(
+    qtbot: Any, view: ServersView
+) -> None:
+    dialog = open_dialog(qtbot, view)
+    assert "off in this session" in dialog.found_note.text()
+    assert not dialog.use_found_button.isEnabled()

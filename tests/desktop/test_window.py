@@ -3,8 +3,12 @@ taken through its plan, as an admin would."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QPushButton
 
@@ -67,3 +71,51 @@ def test_a_failed_request_is_a_message_in_the_window_not_a_traceback(
     text = window.message_bar.label.text()
     assert text.startswith("Internal error (ValueError: boom).") and "Traceback" not in text
     assert "details are in" in text
+
+
+def test_the_demo_command_runs_this_program() -> None:
+    from chroma_desktop.app import demo_command
+
+    program, *arguments = demo_command()
+    assert arguments[-1] == "--demo"
+    shown = subprocess.run(
+        [program, *arguments[:-1], "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0 and shown.stdout.startswith("chroma-desktop ")
+
+
+def test_new_simulated_cluster_starts_another_program_or_says_why_not(
+    qtbot: Any, qt_leak_check: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chroma_desktop import app
+    from chroma_desktop.bridge import Bridge
+
+    window = MainWindow(Bridge())
+    qtbot.addWidget(window)
+    window.show()
+    marker = tmp_path / "started"
+    script = "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text('demo')"
+    monkeypatch.setattr(app, "demo_command", lambda: [sys.executable, "-c", script, str(marker)])
+    window.new_simulator_action.trigger()
+    qtbot.waitUntil(marker.exists, timeout=WAIT_MS)
+    assert "simulated servers" in window.message_bar.label.text()
+
+    monkeypatch.setattr(app, "demo_command", lambda: [str(tmp_path / "no-such-program")])
+    assert not window.open_simulated_cluster()
+    assert "could not be started" in window.message_bar.label.text()
+
+
+def test_ctrl_f_finds_in_the_screen_and_f5_reads_it_again(
+    qtbot: Any, window: MainWindow, site: Site
+) -> None:
+    view = window.show_view(ServersView)
+    assert isinstance(view, ServersView)
+    qtbot.waitUntil(lambda: not view.loading, timeout=WAIT_MS)
+    view.filter.setText("sim-mds")
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert view.filter.hasFocus() or window.focusWidget() is view.filter
+    assert view.filter.selectedText() == "sim-mds"  # typing replaces the old filter
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    assert view.loading
+    qtbot.waitUntil(lambda: not view.loading, timeout=WAIT_MS)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from stats import codec
+from stats.errors import StatsCorruptError
 
 int64s = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
@@ -82,3 +86,99 @@ def test_chunks_decoded_together_match_each_chunk(parts: list[tuple[list[int], s
         assert got[1].dtype == np.float64
         for g, w in zip(got, want, strict=True):
             assert np.array_equal(g.view(np.int64), w.view(np.int64))
+
+
+def _column(shape: str, n: int, seed: int) -> tuple[codec.Kind, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    if shape == "times":
+        return codec.Kind.TIME, 1_700_000_000 + 10 * np.arange(n, dtype=np.int64)
+    if shape == "counts":
+        return codec.Kind.INT, np.full(n, 30, dtype=np.int64)
+    if shape == "unknown":
+        return codec.Kind.FLOAT, np.full(n, np.nan)
+    if shape == "constant":
+        return codec.Kind.FLOAT, np.full(n, 7.25e12)
+    if shape == "walk":
+        return codec.Kind.FLOAT, 1e6 + np.cumsum(rng.normal(0, 1000, n))
+    if shape == "sign_flips":
+        return codec.Kind.FLOAT, rng.normal(0, 1, n)
+    return codec.Kind.FLOAT, (2**40 + np.cumsum(rng.poisson(30, n))).astype(np.float64)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=400),
+            st.lists(
+                st.sampled_from(
+                    ["times", "counts", "unknown", "constant", "walk", "sign_flips", "counter"]
+                ),
+                min_size=3,
+                max_size=3,
+            ),
+            st.integers(min_value=0, max_value=2**31),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_chunks_of_every_layout_decode_together_bit_for_bit(
+    chunks: list[tuple[int, list[str], int]],
+) -> None:
+    # a query's chunks: straight lines, XOR- or delta-coded floats, lengths 0 to 400, mixed
+    blobs, expected = [], []
+    for n, shapes, seed in chunks:
+        cols = [_column(shape, n, seed + k) for k, shape in enumerate(shapes)]
+        blobs.append(codec.encode_chunk(cols))
+        expected.append([values for _, values in cols])
+    for got, want in zip(codec.decode_chunks(blobs, 3), expected, strict=True):
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == w.dtype
+            assert np.array_equal(g.view(np.int64), w.view(np.int64))
+
+
+def test_straight_line_columns_take_no_bytes_beyond_the_header() -> None:
+    # regular labels, full buckets' counts, a tier's unknown min and max: 16 header bytes each
+    n = 1440
+    cols = [_column(shape, n, 0) for shape in ("times", "counts", "unknown", "unknown")]
+    assert len(codec.encode_chunk(cols)) == 6 + 4 + 4 * 16
+
+
+@given(st.binary(max_size=200), st.integers(min_value=1, max_value=5))
+def test_garbage_is_reported_as_damage(blob: bytes, ncols: int) -> None:
+    with contextlib.suppress(StatsCorruptError):  # anything else (a crash, a hang) fails
+        assert all(len(cols) == ncols for cols in codec.decode_chunks([blob], ncols))
+
+
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=1, max_value=255),
+    st.sampled_from(["walk", "counter", "sign_flips", "counts"]),
+)
+def test_a_damaged_byte_is_reported_as_damage_or_decodes(at: int, flip: int, shape: str) -> None:
+    blob = bytearray(codec.encode_chunk([_column("times", 300, 1), _column(shape, 300, 2)]))
+    blob[at % len(blob)] ^= flip
+    with contextlib.suppress(StatsCorruptError):
+        ((ts, values),) = codec.decode_chunks([bytes(blob)], 2)
+        assert ts.size == values.size
+
+
+@given(st.integers(min_value=0, max_value=400), st.integers(min_value=0, max_value=2**31))
+def test_a_truncated_chunk_is_reported_as_damage(cut: int, seed: int) -> None:
+    cols = [_column("times", 300, seed), _column("walk", 300, seed)]
+    blob = codec.encode_chunk(cols)
+    short = blob[: min(cut, len(blob) - 1)]
+    with pytest.raises(StatsCorruptError):
+        codec.decode_chunks([short], 2)
+
+
+def test_chunks_needing_different_byte_planes_decode_together() -> None:
+    # one layout (jittered report times), a quiet hour and a wild one: 1 plane and 4
+    rng = np.random.default_rng(5)
+    quiet = 1_700_000_000 + np.cumsum(10 + rng.integers(-1, 2, 360))
+    wild = 1_700_000_000 + np.cumsum(10 + rng.integers(0, 10**7, 360))
+    blobs = [codec.encode_chunk([(codec.Kind.TIME, t)]) for t in (quiet, wild, quiet)]
+    assert blobs[0][5] < blobs[1][5]  # the plane count byte of the header
+    got = codec.decode_chunks(blobs, 1)
+    for (col,), want in zip(got, (quiet, wild, quiet), strict=True):
+        assert np.array_equal(col, want)

@@ -133,7 +133,7 @@ def test_a_second_process_cannot_open_the_store(store: StatsStore) -> None:
         StatsStore.open(store.root, config())
 
 
-@pytest.mark.parametrize(("found", "says"), [(1, "an older"), (99, "a newer")])
+@pytest.mark.parametrize(("found", "says"), [(1, "an older"), (2, "an older"), (99, "a newer")])
 def test_a_store_of_another_layout_is_named_as_such_and_left_untouched(
     tmp_path: Path, found: int, says: str
 ) -> None:
@@ -142,6 +142,7 @@ def test_a_store_of_another_layout_is_named_as_such_and_left_untouched(
         sid = made.series_id("oss1", "cpu_user")
         made.ingest(T0 + 10, [sid], [1.0])
     with sqlite3.connect(root / "catalogue.sqlite") as db:
+        (current,) = db.execute("SELECT version FROM state").fetchone()
         db.execute("UPDATE state SET version = ?", (found,))
     before = sorted((p.name, p.stat().st_size) for p in root.rglob("*") if p.is_file())
     with pytest.raises(StatsVersionError, match=says) as raised:
@@ -150,7 +151,7 @@ def test_a_store_of_another_layout_is_named_as_such_and_left_untouched(
     after = sorted((p.name, p.stat().st_size) for p in root.rglob("*") if p.is_file())
     assert after == before
     with sqlite3.connect(root / "catalogue.sqlite") as db:  # put back, it opens with its data
-        db.execute("UPDATE state SET version = 2")
+        db.execute("UPDATE state SET version = ?", (current,))
     with StatsStore.open(root, config()) as reopened:
         assert reopened.series_id("oss1", "cpu_user") == sid
 
@@ -213,3 +214,48 @@ def test_an_unstored_tier_needs_the_tier_below_kept_as_long(tmp_path: Path) -> N
     short_raw = (Tier("raw", 0, DAY, PARTITION), Tier("1 min", 60, 7 * DAY, DAY, stored=False))
     with pytest.raises(StatsInputError, match="kept at least as long"):
         StatsStore.open(tmp_path / "bad", config(tiers=short_raw))
+
+
+def test_tiers_keeping_averages_only_chart_the_same_averages_from_a_third_of_the_disk(
+    tmp_path: Path,
+) -> None:
+    def tiers(min_max: bool) -> tuple[Tier, ...]:
+        return (
+            Tier("raw", 0, 3 * DAY, PARTITION),
+            Tier("1 min", 60, 40 * DAY, DAY, keeps_min_max=min_max),
+            Tier("5 min", 300, 40 * DAY, 7 * DAY, keeps_min_max=min_max),
+            Tier("1 h", 3600, None, 7 * DAY, keeps_min_max=min_max),
+        )
+
+    n = 15 * 8640
+    ts = T0 + 10 * np.arange(1, n + 1)
+    values = 1e6 + np.cumsum(np.random.default_rng(4).normal(0, 100, n))
+    end = int(ts[-1])
+    charts, usage = {}, {}
+    for min_max in (True, False):
+        path = tmp_path / str(min_max)
+        with StatsStore.open(path, config(tiers=tiers(min_max))) as s:
+            sid = s.series_id("OST0003", "kbytesfree")
+            s.ingest_block(ts, [sid], values[:, None])
+        with StatsStore.open(path, config(tiers=tiers(min_max))) as s:
+            charts[min_max] = [s.fetch(sid, end - 14 * DAY, end, b) for b in (60, 600, 3600)]
+            usage[min_max] = {t.name: t.bytes for t in s.usage().tiers}
+    for full, averages in zip(charts[True], charts[False], strict=True):
+        assert averages.tier != "raw"
+        assert np.allclose(full.avg, averages.avg, rtol=1e-12, equal_nan=True)
+        assert np.array_equal(full.count, averages.count)
+        assert np.isnan(averages.min).all() and np.isnan(averages.max).all()
+        assert np.isfinite(full.min[full.count > 0]).all()
+    for name in ("1 min", "5 min", "1 h"):
+        assert 0 < usage[False][name] < 0.45 * usage[True][name]
+
+
+def test_a_tier_cannot_keep_min_and_max_built_from_one_without(tmp_path: Path) -> None:
+    mixed = (
+        Tier("raw", 0, DAY, PARTITION),
+        Tier("1 min", 60, 7 * DAY, DAY, keeps_min_max=False),
+        Tier("5 min", 300, 31 * DAY, 7 * DAY),
+    )
+    with pytest.raises(StatsInputError, match="keeps averages only"):
+        StatsStore.open(tmp_path / "bad", config(tiers=mixed))
+    assert not (tmp_path / "bad" / "catalogue.sqlite").exists()

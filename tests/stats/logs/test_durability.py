@@ -116,7 +116,20 @@ def test_a_file_that_is_not_a_log_store_is_refused(tmp_path: Path) -> None:
         LogStore(garbage)
 
 
-def test_a_store_of_the_first_format_is_upgraded_and_finds_the_same_lines(tmp_path: Path) -> None:
+_FORMAT_2 = (  # an FTS5 table of each block's tokens, no group filters
+    "DROP TABLE block_blooms; DELETE FROM meta WHERE key = 'next_block';"
+    " CREATE VIRTUAL TABLE block_vars USING fts5(vars, content='', detail=none);"
+)
+_EARLIER_FORMATS = {
+    1: f"ALTER TABLE blocks DROP COLUMN vidx; {_FORMAT_2} PRAGMA user_version=1;",
+    2: f"{_FORMAT_2} PRAGMA user_version=2;",
+}
+
+
+@pytest.mark.parametrize("version", sorted(_EARLIER_FORMATS))
+def test_a_store_of_an_earlier_format_is_upgraded_and_finds_the_same_lines(
+    tmp_path: Path, version: int
+) -> None:
     path = tmp_path / "logs.sqlite"
     entries = [
         (
@@ -128,17 +141,32 @@ def test_a_store_of_the_first_format_is_upgraded_and_finds_the_same_lines(tmp_pa
     with LogStore(path, block_lines=100) as store:
         store.append_mixed(entries)
         before = [line.seq for line in store.search("OST0003 tcp", limit=500)]
-    db = sqlite3.connect(path, isolation_level=None)  # as format 1 had it: no line index
-    db.executescript(
-        "ALTER TABLE blocks DROP COLUMN vidx; DROP TABLE block_vars;"
-        " CREATE VIRTUAL TABLE block_vars USING fts5(vars, content='', detail=none);"
-        " PRAGMA user_version=1;"
-    )
+    db = sqlite3.connect(path, isolation_level=None)  # as the earlier format had it
+    db.executescript(_EARLIER_FORMATS[version])
     db.close()
     policy = RetentionPolicy(max_age_s=100)
     with LogStore(path, block_lines=100, policy=policy) as store:
         assert len(before) == 33
         assert [line.seq for line in store.search("OST0003 tcp", limit=500)] == before
         assert store.count("c50") == store.count("c150") == 1
+        store.append("oss01", [record(400.0 + i, f"after c{1000 + i}") for i in range(100)])
+        assert store.count("c1050") == 1
         assert store.apply_retention(now=199.5).removed_lines == 100  # the first block
         assert (store.count("c50"), store.count("c150")) == (0, 1)
+    with LogStore(path, block_lines=100) as store:
+        assert store.count("c150") == store.count("c1050") == 1
+
+
+def test_a_store_of_a_newer_format_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "logs.sqlite"
+    with LogStore(path) as store:
+        store.append("oss01", [record(1.0, "kept")])
+    with sqlite3.connect(path) as db:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        db.execute("PRAGMA user_version=99")
+    with pytest.raises(LogStoreError, match=r"newer Chroma Desktop \(format 99"):
+        LogStore(path)
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version={version}")
+    with LogStore(path) as store:
+        assert [line.message for line in store.search("kept")] == ["kept"]

@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import ValidationError
 from core.observations import SyslogSeverity
-from stats.logs import LogLine, LogStore, MessageClass
+from stats.logs import LogLine, LogStore, MessageClass, RetentionPolicy
 from tests.stats.logs.helpers import anchor_entries, record
 
 LINES = [
@@ -102,6 +102,68 @@ def test_anchor_lines_match_a_line_by_line_reading(tmp_path: Path) -> None:
         assert [line.message for line in found] == [
             entries[line.seq - 1][1]["message"] for line in found
         ], text
+
+
+def test_rare_tokens_are_found_in_every_group_of_blocks_and_after_reopening(
+    tmp_path: Path,
+) -> None:
+    # 150 blocks of 20 lines: two full groups of 64 blocks (their filters stored) and 22
+    # blocks of the group being filled (its filter in memory, rebuilt when reopened).
+    entries = list(anchor_entries(3010))
+    path = tmp_path / "logs.sqlite"
+    uuids = [
+        r["message"].split("Client ")[1].split()[0]
+        for _, r in entries[::97]
+        if r["message"].endswith("reconnecting")
+    ]
+    assert len(uuids) >= 3
+
+    def check(store: LogStore) -> None:
+        for uuid in uuids:
+            expected = [i + 1 for i, (_, r) in enumerate(entries) if _reference(uuid, r["message"])]
+            assert [line.seq for line in store.search(uuid)] == expected[::-1], uuid
+            assert store.count(f"{uuid} reconnecting") == len(expected), uuid
+
+    with LogStore(path, block_lines=20) as store:
+        for start in range(0, len(entries), 700):
+            store.append_mixed(entries[start : start + 700])
+        check(store)
+    with LogStore(path, block_lines=20) as store:
+        check(store)
+        late = [("oss01", record(1_700_000_100.0 + i, f"late client z{i}x{i}")) for i in range(45)]
+        store.append_mixed(late)  # two more blocks into the rebuilt group
+        assert [line.message for line in store.search("z3x3")] == ["late client z3x3"]
+        assert store.count("z44x44") == 1
+        check(store)
+        # Age retention takes the first 70 blocks (1,400 lines, times up to 1_700_000_013):
+        # the first group's filter goes with them, and the rest are still found.
+        store.set_policy(RetentionPolicy(max_age_s=1.0))
+        assert store.apply_retention(now=1_700_000_014.5).removed_lines == 1400
+        (filters,) = store._db.execute("SELECT count(*) FROM block_blooms").fetchone()
+        assert filters == 1
+        for uuid in uuids:
+            expected = [
+                i + 1
+                for i, (_, r) in enumerate(entries)
+                if i >= 1400 and _reference(uuid, r["message"])
+            ]
+            assert [line.seq for line in store.search(uuid)] == expected[::-1], uuid
+
+
+def test_each_line_keeps_its_own_facility_and_host(tmp_path: Path) -> None:
+    facilities = ["kern", "daemon", "kern", "f" * 80, "authpriv"]
+    entries = [
+        (f"oss{i % 3}", {**record(float(i), f"line {i}"), "facility": facilities[i % 5]})
+        for i in range(30)
+    ]
+    path = tmp_path / "logs.sqlite"
+    with LogStore(path, block_lines=8) as store:
+        store.append_mixed(entries)
+    with LogStore(path, block_lines=8) as store:  # from blocks and from the pending tail
+        found = store.search("line", limit=30)
+    assert [(line.host, line.facility) for line in reversed(found)] == [
+        (host, r["facility"][:64]) for host, r in entries
+    ]
 
 
 def _reference(text: str, message: str) -> bool:
