@@ -46,6 +46,8 @@ class ChartFeed(QObject):
 
     def refresh(self) -> None:
         """Ask for every line again: the live window up to now, else the visible range."""
+        if self.plot.disposed:
+            return
         if self.plot.live:
             end = int(self.context.clock()) + 1
             start = end - self.window.seconds
@@ -59,6 +61,8 @@ class ChartFeed(QObject):
             self._ask(start, end)
 
     def _ask(self, start: int, end: int) -> None:
+        if self.plot.disposed:
+            return
         history = self.context.history
         if history is None:
             self.plot.set_problem(NO_HISTORY)
@@ -77,9 +81,12 @@ class ChartFeed(QObject):
 
     def _show(self, measure: Measure, series: Series) -> None:
         self._in_flight.discard(measure.title)
+        if self.plot.disposed:
+            return
         self.plot.set_problem(None)
         self.plot.set_series(measure.title, series)
 
     def _failed(self, measure: Measure, failure: Failure) -> None:
         self._in_flight.discard(measure.title)
-        self.plot.set_problem(failure.message)
+        if not self.plot.disposed:
+            self.plot.set_problem(failure.message)

@@ -64,6 +64,8 @@ class TimeSeriesPlot(QWidget):
         super().__init__(parent)
         self.title = title
         self._live = True
+        self.disposed = False
+        """Taken down (`dispose`): answers still on their way are dropped."""
         self._lines: dict[str, _Line] = {}
         self.widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
         self.widget.setBackground("w")
@@ -89,6 +91,15 @@ class TimeSeriesPlot(QWidget):
         self.setMinimumHeight(180)
 
     # --- what views call ------------------------------------------------------------------------
+
+    def dispose(self) -> None:
+        """Take the chart down for good: pyqtgraph's own teardown first (its view drops its
+        scene and viewport), then the widget is deleted. Deleting a plot whose scene is still
+        attached can crash a paint already queued for it."""
+        self.disposed = True
+        self._settle.stop()
+        self.widget.close()
+        self.deleteLater()
 
     @property
     def live(self) -> bool:

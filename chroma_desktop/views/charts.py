@@ -156,7 +156,7 @@ class ChartsView(LiveView):
     def _subject_chosen(self) -> None:
         for plot in self.plots:
             self.plots_layout.removeWidget(plot)
-            plot.deleteLater()
+            plot.dispose()
         self.plots, self.feeds = [], []
         subject = self.subject
         self.balance.setVisible(
