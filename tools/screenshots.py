@@ -26,6 +26,7 @@ SHOTS = {  # screen title -> file name
     "Commands": "command-jobs",
     "Logs": "logs",
     "Charts": "charts",
+    "Storage": "storage",
 }
 TRAFFIC_S = 60.0
 
@@ -91,6 +92,15 @@ def main() -> int:
                 wizard.grab().save(str(path))
                 print(f"wrote {path.relative_to(ROOT)}")
                 wizard.reject()
+                editor = view.open_conf_params()  # type: ignore[attr-defined]
+                pump(lambda e=editor: e.sheet is not None, 30, "the conf params")
+                editor.select("demofs", "sys.timeout")
+                end = time.monotonic() + 1.0
+                pump(lambda e=end: time.monotonic() > e, 5, "a repaint")
+                path = OUT / "conf-params.png"
+                editor.grab().save(str(path))
+                print(f"wrote {path.relative_to(ROOT)}")
+                editor.reject()
     finally:
         window.close()
         session.stop()
