@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -112,7 +112,10 @@ class StorageView(LiveView):
         stats_box = QGroupBox("Stats")
         stats_form = QFormLayout(stats_box)
         stats_form.addRow(self.stats_summary)
-        stats_form.addRow(record_table(RecordFilterProxy(self.tiers, self)))
+        tiers_table = record_table(RecordFilterProxy(self.tiers, self))
+        tiers_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # finest to coarsest, as kept
+        tiers_table.setSortingEnabled(False)
+        stats_form.addRow(tiers_table)
         stats_form.addRow("Size on disk:", self.stats_budget)
         logs_box = QGroupBox("Logs")
         logs_form = QFormLayout(logs_box)
@@ -158,7 +161,8 @@ class StorageView(LiveView):
             self.stats_summary.setText("The stats store is not open.")
             self.tiers.set_rows([])
         else:
-            self.stats_summary.setText(data.stats.describe().capitalize() + ".")
+            text = data.stats.describe()
+            self.stats_summary.setText(text[:1].upper() + text[1:] + ".")
             self.tiers.set_rows(list(data.stats.tiers))
         if data.logs is None:
             self.logs_summary.setText("The log store is not open.")

@@ -125,8 +125,11 @@ def figure_columns(figures: Mapping[str, TargetFigures]) -> list[Column[TargetRo
     ]
 
 
-def target_columns(*, with_filesystem: bool) -> list[Column[TargetRow]]:
-    """The columns of a target table; the Filesystems screen leaves out the filesystem."""
+def target_columns(
+    *, with_filesystem: bool, figures: Mapping[str, TargetFigures] | None = None
+) -> list[Column[TargetRow]]:
+    """The columns of a target table; the Filesystems screen leaves out the filesystem. With
+    `figures`, each target's live figures follow where it runs, as in ltop."""
     columns: list[Column[TargetRow]] = [Column("Name", lambda t: t.name)]
     if with_filesystem:
         columns.append(Column("Filesystem", lambda t: t.filesystem))
@@ -143,6 +146,7 @@ def target_columns(*, with_filesystem: bool) -> list[Column[TargetRow]]:
                 else None
             ),
         ),
+        *(figure_columns(figures) if figures is not None else ()),
         Column("Primary", lambda t: t.primary),
         Column("Failover", lambda t: ", ".join(t.failover)),
         Column("Volume", lambda t: t.volume),
@@ -199,7 +203,7 @@ class TargetsView(LiveView):
         super().__init__(context)
         self.figures: dict[str, TargetFigures] = {}
         self.model: RecordTableModel[TargetRow] = RecordTableModel(
-            target_columns(with_filesystem=True) + figure_columns(self.figures),
+            target_columns(with_filesystem=True, figures=self.figures),
             key=lambda t: t.id,
             parent=self,
         )
