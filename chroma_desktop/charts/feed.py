@@ -37,7 +37,15 @@ class ChartFeed(QObject):
         self.measures = tuple(measures)
         self.window = window
         self._in_flight: set[str] = set()
+        self.retired = False
+        """The plot shows something else now: answers still on their way are dropped."""
         plot.range_wanted.connect(self._range_wanted)
+
+    def retire(self) -> None:
+        """Stop feeding the plot (it is about to chart another measure) and go."""
+        self.retired = True
+        self.plot.range_wanted.disconnect(self._range_wanted)
+        self.deleteLater()
 
     def set_window(self, window: TimeWindow) -> None:
         self.window = window
@@ -46,7 +54,7 @@ class ChartFeed(QObject):
 
     def refresh(self) -> None:
         """Ask for every line again: the live window up to now, else the visible range."""
-        if self.plot.disposed:
+        if self.retired:
             return
         if self.plot.live:
             end = int(self.context.clock()) + 1
@@ -61,7 +69,7 @@ class ChartFeed(QObject):
             self._ask(start, end)
 
     def _ask(self, start: int, end: int) -> None:
-        if self.plot.disposed:
+        if self.retired:
             return
         history = self.context.history
         if history is None:
@@ -81,12 +89,12 @@ class ChartFeed(QObject):
 
     def _show(self, measure: Measure, series: Series) -> None:
         self._in_flight.discard(measure.title)
-        if self.plot.disposed:
+        if self.retired:
             return
         self.plot.set_problem(None)
         self.plot.set_series(measure.title, series)
 
     def _failed(self, measure: Measure, failure: Failure) -> None:
         self._in_flight.discard(measure.title)
-        if not self.plot.disposed:
+        if not self.retired:
             self.plot.set_problem(failure.message)

@@ -64,8 +64,6 @@ class TimeSeriesPlot(QWidget):
         super().__init__(parent)
         self.title = title
         self._live = True
-        self.disposed = False
-        """Taken down (`dispose`): answers still on their way are dropped."""
         self._lines: dict[str, _Line] = {}
         self.widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
         self.widget.setBackground("w")
@@ -92,14 +90,24 @@ class TimeSeriesPlot(QWidget):
 
     # --- what views call ------------------------------------------------------------------------
 
-    def dispose(self) -> None:
-        """Take the chart down for good: pyqtgraph's own teardown first (its view drops its
-        scene and viewport), then the widget is deleted. Deleting a plot whose scene is still
-        attached can crash a paint already queued for it."""
-        self.disposed = True
+    def show_measure(self, title: str, unit: str) -> None:
+        """Chart another measure in this same plot: its lines go, the title and unit change,
+        and it follows the newest data again. Screens reuse their plots rather than delete
+        them: deleting a pyqtgraph view with a paint queued for it can crash the process."""
         self._settle.stop()
-        self.widget.close()
-        self.deleteLater()
+        legend = self.item.legend
+        for name, line in self._lines.items():
+            for item in (line.curve, line.low, line.high, line.band):
+                self.item.removeItem(item)
+            if legend is not None:
+                legend.removeItem(name)
+        self._lines.clear()
+        self.title = title
+        self._problem = None
+        self.item.setLabel("left", units=unit or None)
+        self.item.getViewBox().enableAutoRange(axis="y", enable=True)
+        self.set_live(True)
+        self._show_state()
 
     @property
     def live(self) -> bool:

@@ -68,6 +68,8 @@ class ChartsView(LiveView):
         layout.addWidget(self.balance)
         self._asking_balance = False
         self.plots: list[TimeSeriesPlot] = []
+        """The plots of the subject shown (the first of `_plot_pool`)."""
+        self._plot_pool: list[TimeSeriesPlot] = []
         self.feeds: list[ChartFeed] = []
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
@@ -154,22 +156,27 @@ class ChartsView(LiveView):
         self.status.setText(failure.message)
 
     def _subject_chosen(self) -> None:
-        for plot in self.plots:
-            self.plots_layout.removeWidget(plot)
-            plot.dispose()
+        for feed in self.feeds:
+            feed.retire()
         self.plots, self.feeds = [], []
         subject = self.subject
         self.balance.setVisible(
             subject is not None and subject.kind in (SubjectKind.ALL, SubjectKind.FILESYSTEM)
         )
+        measures = subject.measures if subject is not None else ()
+        while len(self._plot_pool) < len(measures):  # plots are reused, never deleted here
+            plot = TimeSeriesPlot("")
+            plot.live_changed.connect(self._plot_live_changed)
+            self.plots_layout.addWidget(plot)
+            self._plot_pool.append(plot)
+        for index, plot in enumerate(self._plot_pool):
+            plot.setVisible(index < len(measures))
         if subject is None:
             return
-        for measure in subject.measures:
-            plot = TimeSeriesPlot(measure.title, measure.unit)
-            plot.live_changed.connect(self._plot_live_changed)
+        for plot, measure in zip(self._plot_pool, measures, strict=False):
+            plot.show_measure(measure.title, measure.unit)
             if not self.live_box.isChecked():
                 plot.set_live(False)
-            self.plots_layout.addWidget(plot)
             self.plots.append(plot)
             self.feeds.append(ChartFeed(self.context, plot, subject, (measure,), self.time_window))
         self._refresh_charts()
