@@ -18,9 +18,10 @@ its copies of both stores read-only, learns what has history from the stores the
 takes the archive's end as "now". `export_archive` writes an archive from the live stores, read
 a batch at a time on the history thread while ingest goes on between the batches.
 
-Storage budgets (`chroma_desktop.settings.StorageBudgets`): the stores are opened with them, they
-are applied again every RETENTION_EVERY_S while reports arrive, and `set_budgets` saves and
-applies new ones at once; `storage()` reads out what is kept against them.
+Storage budgets (`chroma_desktop.settings.StorageBudgets`): the stores are opened with them; the
+stats store keeps its budget itself (at every hourly roll and checkpoint), the log store is
+trimmed every RETENTION_EVERY_S while reports arrive; `set_budgets` saves and applies new ones at
+once; `storage()` reads out what is kept against them.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ I64 = npt.NDArray[np.int64]
 
 THREAD_NAME: Final = "chroma-history"
 RETENTION_EVERY_S: Final = 600.0
-"""How often, while reports arrive, what is over the storage budgets is dropped."""
+"""How often, while reports arrive, log lines over the budgets are dropped."""
 STATS_DIR: Final = "stats"
 LOGS_FILE: Final = Path("logs") / "logs.sqlite"
 
@@ -473,7 +474,7 @@ class History:
             self._guard(_LOGS, lambda: store.append(host, records))
         if time.monotonic() >= self._next_retention:
             self._next_retention = time.monotonic() + RETENTION_EVERY_S
-            self._apply_budgets()
+            self._trim_logs()
 
     # --- archives -------------------------------------------------------------------------------
 
@@ -533,22 +534,19 @@ class History:
             if self._logs is not None:
                 self._logs.set_policy(budgets.log_policy)
             if self._stats is not None:
-                self._stats.set_size_budget(budgets.stats_bytes)
-            self._apply_budgets()
+                self._stats.set_size_budget(budgets.stats_bytes)  # applied at once
+            self._trim_logs()
             return self._readout()
 
         return self._submit(work)
 
-    def _apply_budgets(self) -> None:
-        """History thread: drop what is over the budgets (also every RETENTION_EVERY_S of
-        ingest, so a desktop left running for months stays within them)."""
+    def _trim_logs(self) -> None:
+        """History thread: drop the log lines over the budgets (also every RETENTION_EVERY_S of
+        ingest, so a desktop left running for months stays within them). The stats store keeps
+        its own budget: it trims itself at every hourly roll and checkpoint."""
         if self._logs is not None:
             logs = self._logs
             self._guard(f"{_LOGS} budget", lambda: logs.apply_retention(time.time()))
-        if self._stats is not None:
-            stats = self._stats
-            budget = self.budgets.stats_bytes
-            self._guard(f"{_STATS} budget", lambda: stats.set_size_budget(budget))
 
     def _readout(self) -> StorageReadout:
         return StorageReadout(
