@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck layers pytest demo bench screenshots clean
+.PHONY: venv test lint typecheck layers pytest demo bench screenshots dist dist-test clean
 
 venv: $(STAMP)
 
@@ -20,6 +20,7 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy
+	$(BIN)/mypy packaging
 
 layers: venv
 	$(BIN)/lint-imports
@@ -41,6 +42,17 @@ bench: venv
 # The real window under Xvfb on the demo cluster, saved to docs/screenshots/*.png.
 screenshots: venv
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python tools/screenshots.py
+
+# The installer: the desktop bundle's tarball and the agent's wheel and server tarball, in dist/.
+dist: venv
+	packaging/deps $(BIN)/python
+	$(BIN)/python packaging/build.py
+
+# Installs dist/'s tarballs in a scratch directory and runs them: the window opens under Xvfb
+# with a real keyring, and pairs a simulated server and the installed agent.
+dist-test: venv
+	packaging/deps $(BIN)/python
+	dbus-run-session -- $(BIN)/python packaging/smoke.py
 
 # The window when there is a display; otherwise the same demo, step by step, in the terminal.
 demo: venv

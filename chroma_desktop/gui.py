@@ -12,7 +12,6 @@ real scheduler, its progress shown in the status bar and its command in Commands
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -20,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
 from chroma_desktop.bridge import Bridge
 from chroma_desktop.failures import Failure, describe_failure
 from chroma_desktop.logfile import start_log_file
+from chroma_desktop.qtapp import QuitOnSignals, qt_application
 from chroma_desktop.window import MainWindow
 from core.paths import app_paths
 
@@ -203,10 +202,7 @@ class DesktopSession:
 
 def run_gui(*, demo: bool) -> int:
     """Open the window (on the demo cluster with `demo`) and run until it closes."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Chroma Desktop")
-    app.setDesktopFileName("chroma-desktop")
+    app = qt_application()
     start_log_file("chroma-desktop")
     bridge = Bridge()
     window = MainWindow(bridge, subtitle="demo cluster (simulated)" if demo else None)
@@ -217,7 +213,9 @@ def run_gui(*, demo: bool) -> int:
     session = DesktopSession(bridge, demo=demo)
     window.show()
     QTimer.singleShot(0, lambda: session.start(window))
+    quit_on_signals = QuitOnSignals(app)
     try:
         return app.exec()
     finally:
+        quit_on_signals.uninstall()
         session.stop()

@@ -9,7 +9,6 @@ for a live site. Closing the window closes all of it and removes the extracted c
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -17,11 +16,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication
 
 from chroma_desktop.bridge import Bridge
 from chroma_desktop.failures import Failure
 from chroma_desktop.history import History
+from chroma_desktop.qtapp import QuitOnSignals, qt_application
 from chroma_desktop.views.base import AppContext
 from chroma_desktop.window import MainWindow
 from core.dbworker import DatabaseWorker
@@ -84,14 +83,15 @@ def run_archive_gui(path: Path) -> int:
     """`chroma-desktop --open-archive FILE`: check the archive (a damaged one is refused with
     its reason before any window opens), then show it until the window closes."""
     archive = open_archive(path)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("Chroma Desktop")
-    app.setDesktopFileName("chroma-desktop")
+    app = qt_application()
     try:
         window = ArchiveWindow(archive)
     except BaseException:
         archive.close()
         raise
     window.show()
-    return app.exec()
+    quit_on_signals = QuitOnSignals(app)
+    try:
+        return app.exec()
+    finally:
+        quit_on_signals.uninstall()

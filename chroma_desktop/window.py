@@ -6,7 +6,8 @@ links start after (see gui.py) and `attach` then builds the screens, each when f
 Errors nobody else handled arrive through `Bridge.failed` and are shown in the message bar,
 never as a traceback. File → Export history… writes an offline archive (progress and result in
 the message bar); File → Open archive… opens one in a window of its own (see offline.py), whose
-banner and title say it is an offline archive, read-only.
+banner and title say it is an offline archive, read-only. Help → About names the version and
+where this installation keeps its data (dialogs/about.py).
 """
 
 from __future__ import annotations
@@ -243,6 +244,19 @@ class MainWindow(QMainWindow):
         refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
         refresh_action.triggered.connect(self.refresh_view)
         go_menu.addAction(refresh_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about_action = QAction("&About Chroma Desktop", self)
+        about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        about_action.triggered.connect(self.show_about)
+        help_menu.addAction(about_action)
+
+    def show_about(self) -> QDialog:
+        from chroma_desktop.dialogs.about import AboutDialog
+
+        about = AboutDialog(self)
+        about.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        about.open()
+        return about
 
     def current_view(self) -> LiveView | None:
         shown = self.stack.currentWidget()

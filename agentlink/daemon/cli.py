@@ -10,6 +10,7 @@ Layer: agentlink.daemon. Thread: the main thread, which runs the reactor for `se
 - `collect`: print the whole report the agent would send, read from the tree under `--root`
   (its proc/ and sys/; default `/`, this server), as one JSON document with `--json`, with a
   `problems` list naming each file that was missing, binary, truncated or malformed.
+- `install-service`: write the systemd unit that starts this agent at boot (see unit.py).
 - `simulate` and `simulate-control`: the cluster simulator (see `agentlink.simulator`).
 
 Every error an admin can cause (a bad state directory, unsafe permissions, a port in use) is
@@ -40,12 +41,19 @@ class UsageError(Exception):
     """A problem the admin can fix; printed as it is."""
 
 
+DISTRIBUTIONS = ("chroma-agent", "chroma-desktop")
+"""The agent is installed on servers as the chroma-agent wheel, and on the workstation (and in a
+source tree) inside chroma-desktop; both are built with the version of pyproject.toml."""
+
+
 def agent_version() -> str:
-    # The agent ships without core, so it reads the same package metadata core.version reads.
-    try:
-        return version("chroma-desktop")
-    except PackageNotFoundError:
-        return "0+unknown"
+    # The agent ships without core, so it reads the package metadata itself (core.version).
+    for distribution in DISTRIBUTIONS:
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            continue
+    return "0+unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,6 +118,23 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--hostname", default=socket.gethostname(), help=argparse.SUPPRESS)
     collect.set_defaults(run=_collect)
 
+    install = commands.add_parser(
+        "install-service",
+        help="write the systemd unit that starts this agent at boot",
+        description="Write chroma-agent.service, which runs this installation of the agent as "
+        "`chroma-agent serve`. Then pair the server (`chroma-agent pair`) and start it with "
+        "`systemctl daemon-reload && systemctl enable --now chroma-agent`.",
+    )
+    _state_dir_option(install)
+    install.add_argument(
+        "--unit-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where systemd looks for units (default /etc/systemd/system)",
+    )
+    install.set_defaults(run=_install_service)
+
     from agentlink.simulator.cli import add_simulator_commands
 
     add_simulator_commands(commands)
@@ -171,6 +196,21 @@ def _pair(arguments: argparse.Namespace) -> int:
     print(f"This server:    {arguments.hostname}")
     print(f"Its certificate: {identity.fingerprint}")
     print("On the desktop, add this server by name and type the token when asked.")
+    return 0
+
+
+def _install_service(arguments: argparse.Namespace) -> int:
+    from agentlink.daemon.unit import DEFAULT_UNIT_DIR, install_unit
+
+    unit_dir: Path = arguments.unit_dir or DEFAULT_UNIT_DIR
+    if not unit_dir.is_dir():
+        raise UsageError(
+            f"{unit_dir} is not a directory: is this a systemd server? Give --unit-dir DIR."
+        )
+    unit_path = install_unit(unit_dir, arguments.state_dir.absolute())
+    print(f"Wrote {unit_path}.")
+    print("Next: `chroma-agent pair` (type its token on the desktop), then")
+    print("      `systemctl daemon-reload && systemctl enable --now chroma-agent`.")
     return 0
 
 
