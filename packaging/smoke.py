@@ -14,7 +14,7 @@ Everything happens in a scratch directory, with a fresh HOME and CHROMA_HOME, an
    SecretService, unlocked for the test) and a fresh CHROMA_HOME; its main window must be
    mapped. The installed `chroma` then pairs, through the window's own API, one server of the
    simulator and the installed agent; both must report in, with the agent's version in its
-   hello.
+   hello, and the bundled storage plugins must turn the simulated server's devices into volumes.
 4. SIGTERM ends the window with status 0 and no traceback in its log; uninstall.sh removes
    every installed file and leaves the admin's data.
 
@@ -288,6 +288,14 @@ class Smoke:
         say(f"paired {name} and heard from it (agent {host['agent_version']})")
         if name == "smoke-agent":
             check(host["agent_version"] == self.version, "the agent's hello gave another version")
+        else:  # the bundled storage plugins turn its device report into volumes
+
+            def volumes() -> list[dict[str, Any]]:
+                listed = json.loads(self.run(prefix / "bin/chroma", "volume-list", "--json"))
+                return [v for v in listed if name in v["servers"]]
+
+            found = wait_until(volumes, f"volumes of {name}")
+            say(f"the storage plugins found {len(found)} volumes on {name}")
 
     def window_quits(self, window: subprocess.Popen[bytes]) -> None:
         window.send_signal(signal.SIGTERM)
