@@ -278,15 +278,28 @@ class OstFill:
     balance: OstBalance
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class TargetFigures:
     """A target's latest figures, NaN when unknown: bandwidth (OSTs), space used, and metadata
-    operations per second (MDTs)."""
+    operations per second (MDTs). Equal when every figure is equal or unknown in both, so the
+    same figures read again do not repaint the table."""
 
     read_bps: float
     write_bps: float
     used_pct: float
     metadata_ops: float
+
+    def _known(self) -> tuple[float | None, ...]:
+        figures = (self.read_bps, self.write_bps, self.used_pct, self.metadata_ops)
+        return tuple(None if math.isnan(figure) else figure for figure in figures)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TargetFigures):
+            return NotImplemented
+        return self._known() == other._known()
+
+    def __hash__(self) -> int:
+        return hash(self._known())
 
 
 LIVE_FOR_S: Final = 120

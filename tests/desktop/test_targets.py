@@ -147,3 +147,20 @@ def test_live_figures_show_beside_each_target_and_the_busiest_sort_first(
     view._show_figures({**figures, "fs00-OST0013": TargetFigures(0.0, 2**30, 1.0, math.nan)})
     assert cells(view.proxy, "Name")[0] == "fs00-OST0013"
     assert cells(view.proxy, "Write")[0] == "1.0 GiB/s"
+
+
+def test_the_same_figures_read_again_do_not_repaint_the_table(
+    view: TargetsView, qtbot: Any
+) -> None:
+    view.show_data(many_targets(filesystems=1, osts=4))
+
+    def read() -> dict[str, TargetFigures]:  # a new answer each time, unknowns as NaN
+        return {
+            f"fs00-OST{i:04x}": TargetFigures(1.0 * i, math.nan, 5.0, math.nan) for i in range(4)
+        }
+
+    view._show_figures(read())
+    with qtbot.assertNotEmitted(view.model.dataChanged):
+        view._show_figures(read())
+    with qtbot.waitSignal(view.model.dataChanged, timeout=1000):
+        view._show_figures({**read(), "fs00-OST0001": TargetFigures(1.0, 2.0, 5.0, math.nan)})
