@@ -39,6 +39,7 @@ from agentlink.daemon.pki import (
     token_key,
 )
 from agentlink.gateway import LinkGateway
+from agentlink.preflight import Preflight, ask_preflight, contact_of, forceable
 from agentlink.protocol import (
     DEAD_AFTER_S,
     HEARTBEAT_S,
@@ -49,6 +50,7 @@ from agentlink.protocol import (
 )
 from agentlink.wire import Op
 from core.errors import ChromaError
+from core.preflight import PreflightReport, incompatible, refused, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,22 @@ class PairingFailedError(ChromaError):
     """Pairing did not complete; the message says why and what to do."""
 
 
+class PreflightFailedError(PairingFailedError):
+    """The server failed a pre-flight check, so it was not paired (its token is still good);
+    `report` holds every check."""
+
+    def __init__(self, report: PreflightReport) -> None:
+        self.report = report
+        failed = report.failed
+        super().__init__(
+            f"{report.address} was not paired: "
+            + " ".join(f"{check.title}: {check.message}" for check in failed),
+            hint="Fix what the checks say and try again, or pair it anyway."
+            if forceable(report)
+            else None,
+        )
+
+
 @dataclass(frozen=True)
 class PairedAgent:
     name: str
@@ -68,6 +86,8 @@ class PairedAgent:
     fingerprint: str
     """The certificate the desktop issued it, to pin from now on."""
     software_version: str
+    preflight: PreflightReport | None = None
+    """The checks run on the pairing connection just before pairing, when asked for."""
 
 
 @dataclass(frozen=True)
@@ -125,28 +145,25 @@ def pair_agent(
     agent_id: str,
     software_version: str,
     timeout_s: float = PAIRING_TIMEOUT_S,
+    preflight: Preflight | None = None,
 ) -> Any:
     """Pair the agent at `address`:`port` with this desktop using the token it printed; fires
-    with a `PairedAgent`, or fails with PairingFailedError saying why."""
+    with a `PairedAgent`, or fails with PairingFailedError saying why. With `preflight`, the
+    server is checked first over the same connection, and a failing check stops pairing with
+    PreflightFailedError (the token still good) unless `preflight.force`."""
     try:
         key = token_key(token)  # a mistyped token fails here, before any connection
     except PairingError as mistyped:
         raise PairingFailedError(str(mistyped)) from None
-    endpoint = wrapClientTLS(
-        authority.pairing_tls_options(),
-        HostnameEndpoint(reactor, address, port, timeout=CONNECT_TIMEOUT_S),
-    )
-    link = _desktop_link(reactor, software_version)
     where = f"{address}:{port}"
     try:
-        yield connectProtocol(endpoint, link)  # type: ignore[no-untyped-call]
-    except (error.ConnectionRefusedError, error.DNSLookupError, error.TimeoutError) as failed:
-        raise PairingFailedError(
-            f"Could not reach an agent at {where}: {_connect_failure(failed)}.",
-            hint="Check that `chroma-agent serve` runs on the server and the port is open.",
-        ) from failed
+        link = yield _connect(reactor, authority, address, port, software_version)
+    except PairingFailedError as failed:
+        if preflight is not None:
+            raise PreflightFailedError(unreachable(preflight.address, str(failed))) from None
+        raise
     try:
-        paired = yield _pair_on(link, key, authority, agent_id, where).addTimeout(
+        paired = yield _pair_on(link, key, authority, agent_id, where, preflight).addTimeout(
             timeout_s, reactor
         )
     except defer.TimeoutError as late:
@@ -159,11 +176,77 @@ def pair_agent(
 
 
 @defer.inlineCallbacks
-def _pair_on(
-    link: LinkProtocol, key: bytes, authority: DesktopAuthority, agent_id: str, where: str
+def check_agent(
+    reactor: Any,
+    authority: DesktopAuthority,
+    address: str,
+    port: int,
+    token: str,
+    preflight: Preflight,
+    *,
+    software_version: str,
+    timeout_s: float = PAIRING_TIMEOUT_S,
 ) -> Any:
+    """Only the pre-flight checks of the agent at `address`:`port`, pairing nothing: fires with
+    a `PreflightReport` (an unreachable agent or a refused token are failed checks in it);
+    PairingFailedError only for a token that is not a token at all."""
     try:
-        peer = yield link.ready
+        key = token_key(token)
+    except PairingError as mistyped:
+        raise PairingFailedError(str(mistyped)) from None
+    try:
+        link = yield _connect(reactor, authority, address, port, software_version)
+    except PairingFailedError as failed:
+        return unreachable(preflight.address, str(failed))
+    try:
+        report = yield _preflight_on(
+            link, key, authority, f"{address}:{port}", preflight
+        ).addTimeout(timeout_s, reactor)
+        return report
+    except defer.TimeoutError:
+        return unreachable(
+            preflight.address,
+            f"The agent at {address}:{port} did not answer within {timeout_s:.0f} s.",
+        )
+    finally:
+        link.close("pre-flight checks finished")
+
+
+@defer.inlineCallbacks
+def _connect(
+    reactor: Any, authority: DesktopAuthority, address: str, port: int, software_version: str
+) -> Any:
+    endpoint = wrapClientTLS(
+        authority.pairing_tls_options(),
+        HostnameEndpoint(reactor, address, port, timeout=CONNECT_TIMEOUT_S),
+    )
+    link = _desktop_link(reactor, software_version)
+    try:
+        yield connectProtocol(endpoint, link)  # type: ignore[no-untyped-call]
+    except (error.ConnectionRefusedError, error.DNSLookupError, error.TimeoutError) as failed:
+        raise PairingFailedError(
+            f"Could not reach an agent at {address}:{port}: {_connect_failure(failed)}.",
+            hint="Check that `chroma-agent serve` runs on the server and the port is open.",
+        ) from failed
+    return link
+
+
+@defer.inlineCallbacks
+def _hello(link: LinkProtocol) -> Any:
+    """The peer's hello, however many times it is asked for (a Deferred yields its result
+    once)."""
+    if link.peer is not None:
+        return link.peer
+    yield link.ready
+    if link.peer is None:  # its failure was heard already
+        raise LinkError(link.closed_reason or "the link ended before the agent's hello")
+    return link.peer
+
+
+@defer.inlineCallbacks
+def _ready_for_pairing(link: LinkProtocol, where: str) -> Any:
+    try:
+        peer = yield _hello(link)
     except LinkError as failed:
         raise PairingFailedError(f"The agent at {where} closed the connection: {failed}.") from None
     if "pairing" not in peer.capabilities:
@@ -172,6 +255,51 @@ def _pair_on(
             hint="If it should be paired with this one, run `chroma-agent pair --again` on it "
             "and use the new token.",
         )
+    return peer
+
+
+@defer.inlineCallbacks
+def _preflight_on(
+    link: LinkProtocol, key: bytes, authority: DesktopAuthority, where: str, preflight: Preflight
+) -> Any:
+    """The checks on an open link: a report, whatever the agent answered."""
+    try:
+        peer = yield _hello(link)
+    except LinkError as failed:
+        why = str(failed)
+        if "no common protocol version" in why:
+            return incompatible(preflight.address, f"The agent at {where} {why}.")
+        return unreachable(
+            preflight.address,
+            f"The agent at {where} closed the connection: {explain_link_failure(why)}",
+        )
+    if "pairing" not in peer.capabilities:
+        contact = contact_of(link, peer, preflight, 0.0, 0.0)
+        return refused(
+            contact,
+            peer.name,
+            f"{peer.name} is already paired with a desktop. If it should be paired with this "
+            "one, run `chroma-agent pair --again` on it and use the new token.",
+        )
+    report = yield ask_preflight(link, peer, key, authority, preflight)
+    return report
+
+
+@defer.inlineCallbacks
+def _pair_on(
+    link: LinkProtocol,
+    key: bytes,
+    authority: DesktopAuthority,
+    agent_id: str,
+    where: str,
+    preflight: Preflight | None = None,
+) -> Any:
+    report: PreflightReport | None = None
+    if preflight is not None:
+        report = yield _preflight_on(link, key, authority, where, preflight)
+        if report.blocks_pairing and not (preflight.force and forceable(report)):
+            raise PreflightFailedError(report)
+    peer = yield _ready_for_pairing(link, where)
     agent_fingerprint = peer_fingerprint(link.transport)
     desktop_fingerprint = fingerprint(authority.desktop_cert_pem)
     assert agent_fingerprint is not None  # a TLS link always has the server's certificate
@@ -185,8 +313,8 @@ def _pair_on(
                 ),
             },
         )
-    except RemoteError as refused:
-        raise PairingFailedError(f"{peer.name} refused the token: {refused}") from None
+    except RemoteError as refused_token:
+        raise PairingFailedError(f"{peer.name} refused the token: {refused_token}") from None
     expected = pairing_proof(key, pairing_material("agent", agent_fingerprint, desktop_fingerprint))
     proof = answer.get("proof")
     if not isinstance(proof, str) or not hmac.compare_digest(proof, expected):
@@ -210,7 +338,7 @@ def _pair_on(
     )
     if installed.get("fingerprint") != fingerprint(certificate):
         raise PairingFailedError(f"{peer.name} did not install the certificate it was issued.")
-    return PairedAgent(peer.name, fingerprint(certificate), peer.software_version)
+    return PairedAgent(peer.name, fingerprint(certificate), peer.software_version, report)
 
 
 _TLS_REASONS = (

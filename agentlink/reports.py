@@ -178,6 +178,20 @@ def _lustre(reader: _Reader, body: Mapping[str, Any], received_at: datetime) -> 
             where = f"state.conf_params[{fsname!r}]"
             values = reader.mapping(params, where)
             conf_params[str(fsname)] = {str(key): reader.text(values, key, where) for key in values}
+    pools: dict[str, dict[str, tuple[str, ...]]] | None = None
+    if state.get("pools") is not None:
+        pools = {}
+        for fsname, named in reader.mapping(state["pools"], "state.pools").items():
+            where = f"state.pools[{fsname!r}]"
+            pools[str(fsname)] = {}
+            for pool, members in reader.mapping(named, where).items():
+                osts = reader.items(members, f"{where}[{pool!r}]")
+                for position, ost in enumerate(osts):
+                    if not isinstance(ost, str):
+                        raise reader.fail(
+                            f"{where}[{pool!r}][{position}] should be text, not {_shown(ost)}"
+                        )
+                pools[str(fsname)][str(pool)] = tuple(osts)
     return LustreReported(
         lnet=lnet,
         nids=tuple(nids),
@@ -185,6 +199,7 @@ def _lustre(reader: _Reader, body: Mapping[str, Any], received_at: datetime) -> 
         boot_time=reader.time(state, "boot_time", "state"),
         received_at=received_at,
         conf_params=conf_params,
+        pools=pools,
     )
 
 

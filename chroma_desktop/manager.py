@@ -7,9 +7,11 @@ the scheduler included, runs on the "chroma-db" worker; the agent links run on t
 thread. What happens is published to `listeners` from those threads; the window's bridge turns
 it into queued signals, the CLI prints it.
 
-- Pairing: `pair_server(address, token)` pairs the agent at `address` (host[:port]) with this
-  desktop's CA, records the pinned certificate on the server's Host (adding the Host if it is
-  new), and keeps a link to it from then on.
+- Pairing: `pair_server(address, token)` checks the agent at `address` (host[:port]) with the
+  pre-flight checks of `core.preflight` over the pairing connection, refuses it on a failing
+  check unless forced, pairs it with this desktop's CA, records the pinned certificate on the
+  server's Host (adding the Host if it is new), and keeps a link to it from then on;
+  `check_server` runs only the checks.
 - Links to every paired server are opened at start, and reopened with backoff when they drop.
 - Agents' reports, in the order each server sent them: the alert engine sees each first (it
   tells a planned change from an unplanned one by the model as it was), then the Lustre state
@@ -38,9 +40,17 @@ from twisted.internet import task
 
 from agentlink.authority import DesktopAuthority
 from agentlink.commands import AgentCommandRenderer
-from agentlink.connector import AgentEndpoint, AgentLinks, LinkEvent, LinkState, pair_agent
+from agentlink.connector import (
+    AgentEndpoint,
+    AgentLinks,
+    LinkEvent,
+    LinkState,
+    check_agent,
+    pair_agent,
+)
 from agentlink.daemon import DEFAULT_PORT
 from agentlink.gateway import LinkGateway
+from agentlink.preflight import Preflight
 from agentlink.reports import GarbledReportError, contact_from_link_event, parse_push
 from agentlink.runtime import ReactorThread
 from core import inventory
@@ -51,7 +61,8 @@ from core.errors import ChromaError
 from core.models import Host
 from core.observations import LustreReported, Observation, RecordsMissed, RecordsReported
 from core.ports import ActionResult, Clock, SecretStore, SystemClock
-from core.scheduler import JobChanged, Scheduler
+from core.preflight import PreflightReport, ProfileNeeds, profile_needs
+from core.scheduler import HOST, JobChanged, ObjectChanged, Scheduler
 from core.scheduler.service import LEASE_RETRY_S, SchedulerService
 from core.validation import parse_server_address
 from core.version import installed_version
@@ -71,6 +82,8 @@ class PairedServer:
     address: str
     name: str
     fingerprint: str
+    preflight: PreflightReport | None = None
+    """The checks it passed (or was paired despite) just before pairing."""
 
 
 @dataclass(frozen=True)
@@ -216,11 +229,13 @@ class Manager:
         return self.worker.submit(on_worker)
 
     def pair_server(
-        self, address: str, token: str, *, profile: str | None = None
+        self, address: str, token: str, *, profile: str | None = None, force: bool = False
     ) -> Future[PairedServer]:
-        """Pair the agent at `address` using the token it printed, and keep a link to it. A new
-        server gets `profile` (by name; the default profile when None); a server paired again
-        keeps its own unless one is given."""
+        """Check the agent at `address` (the pre-flight checks, on the pairing connection),
+        then pair it using the token it printed, and keep a link to it. A failing check stops
+        it with PreflightFailedError, its token still good, unless `force`. A new server gets
+        `profile` (by name; the default profile when None); a server paired again keeps its
+        own unless one is given."""
         done: Future[PairedServer] = Future()
         try:
             parsed = parse_server_address(address)
@@ -229,7 +244,7 @@ class Manager:
             return done
         key, port = str(parsed), parsed.port or DEFAULT_PORT
 
-        def on_reactor() -> None:
+        def on_reactor(needs: ProfileNeeds) -> None:
             pairing = pair_agent(
                 self.reactor_thread.reactor,
                 self.authority,
@@ -238,6 +253,7 @@ class Manager:
                 token,
                 agent_id=key,
                 software_version=installed_version(),
+                preflight=Preflight(key, parsed.host, needs, installed_version(), force),
             )
             pairing.addCallbacks(record, lambda failure: done.set_exception(failure.value))
 
@@ -258,8 +274,55 @@ class Manager:
             self.reactor_thread.call(lambda: self._connect_all([endpoint]))
             done.set_result(server)
 
-        self.reactor_thread.call(on_reactor)
+        self._with_needs(profile, done, on_reactor)
         return done
+
+    def check_server(
+        self, address: str, token: str, *, profile: str | None = None
+    ) -> Future[PreflightReport]:
+        """Only the pre-flight checks of the agent at `address` for `profile`, pairing nothing
+        and leaving its token good: a report of every check (an agent that cannot be reached
+        is a failed check in it, not an error)."""
+        done: Future[PreflightReport] = Future()
+        try:
+            parsed = parse_server_address(address)
+        except Exception as error:
+            done.set_exception(error)
+            return done
+        key, port = str(parsed), parsed.port or DEFAULT_PORT
+
+        def on_reactor(needs: ProfileNeeds) -> None:
+            checking = check_agent(
+                self.reactor_thread.reactor,
+                self.authority,
+                parsed.host,
+                port,
+                token,
+                Preflight(key, parsed.host, needs, installed_version()),
+                software_version=installed_version(),
+            )
+            checking.addCallbacks(
+                done.set_result, lambda failure: done.set_exception(failure.value)
+            )
+
+        self._with_needs(profile, done, on_reactor)
+        return done
+
+    def _with_needs(
+        self, profile: str | None, done: Future[Any], then: Callable[[ProfileNeeds], None]
+    ) -> None:
+        """What `profile` asks of a server, read on the worker, handed to `then` on the
+        reactor thread."""
+        needs = self.worker.submit(lambda session: profile_needs(session, profile))
+
+        def read(future: Future[ProfileNeeds]) -> None:
+            error = future.exception()
+            if error is not None:
+                done.set_exception(error)
+            else:
+                self.reactor_thread.call(lambda: then(future.result()))
+
+        needs.add_done_callback(read)
 
     def wait_for_links(self, timeout_s: float) -> tuple[str, ...]:
         """Wait up to `timeout_s` until the link to every paired server is up; the servers whose
@@ -307,7 +370,7 @@ class Manager:
         host.fqdn = host.fqdn or name
         host.agent_version = paired.software_version
         session.flush()
-        return PairedServer(host.id, key, name, paired.fingerprint)
+        return PairedServer(host.id, key, name, paired.fingerprint, paired.preflight)
 
     def _paired_endpoints(self, session: Session) -> list[AgentEndpoint]:
         endpoints = []
@@ -401,6 +464,28 @@ class Manager:
         self._publish(event)
         if isinstance(event, JobChanged) and event.state.finished:
             self._publish_all(self.alerts.job_finished(event.job_id))
+        if (
+            isinstance(event, ObjectChanged)
+            and event.ref[0] == HOST
+            and event.state in ("removed", "forgotten")
+        ):
+            self._let_go(event.ref[1])
+
+    def _let_go(self, host_id: int) -> None:
+        """Database worker: a server was removed: close its link for good (a planned close, so
+        no "server offline" alert) and never reopen it; its agent was told to unpair if it was
+        set up (RemoveHostJob)."""
+        with self.database.session() as session:
+            address = session.scalar(select(Host.address).where(Host.id == host_id))
+        if address is None:
+            return
+
+        def close() -> None:
+            self._closing_links.add(address)
+            if self.links is not None:
+                self.links.disconnect(address)
+
+        self.reactor_thread.call(close)
 
     def _publish_all(self, events: list[Any]) -> None:
         for event in events:

@@ -131,6 +131,9 @@ class LustreReported:
     conf_params: Mapping[str, Mapping[str, str]] | None = None
     """Only from a server running an MGS: per filesystem name, the permanent parameters its
     configuration holds (`lctl conf_param` keys → values as set). None: not reported."""
+    pools: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None
+    """Only from a server running an MGS: per filesystem name, its OST pools and the OSTs in
+    each (`lctl pool_list`). None: not reported."""
 
     @property
     def report(self) -> LustreReport:
@@ -142,6 +145,8 @@ class LustreReported:
                 ReportedMount(m.label, m.device, m.mount_point, m.mgs_nids) for m in self.mounts
             ),
             nids=self.nids,
+            received_at=self.received_at,
+            pools=self.pools,
         )
 
 

@@ -63,6 +63,10 @@ class LustreState(TypedDict):
     """Only where an MGS runs: per filesystem name, the permanent parameters its configuration
     holds, by `lctl conf_param` key ("fs1.sys.timeout", "fs1-OST0000.osc.active") with their
     values as set. Left out where no MGS runs or the backend cannot read them."""
+    pools: NotRequired[dict[str, dict[str, list[str]]]]
+    """Only where an MGS runs: per filesystem name, its OST pools and the OSTs in each
+    (`lctl pool_list`: "fs1-OST0000"). Left out where no MGS runs or the backend cannot read
+    them."""
 
 
 class StatRecord(TypedDict):
@@ -109,3 +113,15 @@ class ReportsZpools(Protocol):
     devices. The simulator has no ZFS and does not implement it."""
 
     def zpools(self) -> list[dict[str, Any]]: ...
+
+
+@runtime_checkable
+class ReportsPreflight(Protocol):
+    """A backend that tells, before pairing, what the desktop's pre-flight checks need to know
+    of its server (`core.preflight.AgentFacts` reads it): `{"hostname", "fqdn", "addresses",
+    "time", "kernel", "lustre_version", "lustre_proc", "modules_loaded", "modules_available",
+    "tools", "lnet_state", "nids", "lnet_networks"}`, any of them left out when unknown. `now`
+    is the agent's wall clock; a backend with a clock of its own (the simulator's) may answer
+    another "time"."""
+
+    def preflight_facts(self, now: float) -> dict[str, Any]: ...

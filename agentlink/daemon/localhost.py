@@ -29,6 +29,7 @@ from agentlink.daemon.dispatch import CommandResult
 from agentlink.daemon.probes.devices import DeviceProbe
 from agentlink.daemon.probes.host import HostProbe
 from agentlink.daemon.probes.lustre import LustreProbe
+from agentlink.daemon.probes.preflight import preflight_facts
 from agentlink.daemon.probes.report import (
     boot_time_of,
     device_records,
@@ -174,6 +175,13 @@ class LocalHost:
         state = lustre_state(audit, boot_time_of(node, time.time()), tree)
         self._log_problems(tree)
         return state
+
+    def preflight_facts(self, now: float) -> dict[str, Any]:
+        """What the desktop's pre-flight checks judge (see `probes.preflight`)."""
+        tree, commands = self._tree()
+        facts = preflight_facts(tree, commands, self._hostname)
+        self._log_problems(tree)
+        return facts
 
     def collect(self, now: float) -> list[Record]:
         tree, commands = self._tree()

@@ -596,7 +596,22 @@ class PairingTokens:
         )
         return key.encode("ascii")
 
-    def _redeem(self, matches: Callable[[str], bool], now: float | None) -> str:
+    def check_proof(self, proof: str, material: bytes, now: float | None = None) -> bytes:
+        """Like `redeem_proof`, but the token stays usable: for the pre-flight checks a desktop
+        runs before it pairs, which only a holder of the token may ask for. Guessing gains
+        nothing over `redeem_proof` (a refused proof never used a token up there either)."""
+        key = self._redeem(
+            lambda record_key: hmac.compare_digest(
+                pairing_proof(record_key.encode("ascii"), material), proof
+            ),
+            now,
+            consume=False,
+        )
+        return key.encode("ascii")
+
+    def _redeem(
+        self, matches: Callable[[str], bool], now: float | None, *, consume: bool = True
+    ) -> str:
         now = time.time() if now is None else now
         with self._locked():
             records = self._load()
@@ -622,8 +637,9 @@ class PairingTokens:
             if now >= match.expires_at:
                 minutes = max(1, round((now - match.expires_at) / 60))
                 raise PairingError(f"This pairing token expired {minutes} min ago; {_PAIR_AGAIN}.")
-            match.state = _TokenState.USED
-            self._save(records)
+            if consume:
+                match.state = _TokenState.USED
+                self._save(records)
             return match.sha256
 
     @contextlib.contextmanager

@@ -11,7 +11,14 @@ it connects:
   request; the desktop issues the certificate and sends it with its CA (PAIR step "install").
   The agent then pins that CA, closes the link, and from the next connection on accepts only
   the desktop's client certificate. The token never crosses the link.
-- Paired, a connection runs actions (REQUEST, CANCEL, STATUS through the `ActionDispatcher`),
+- Unpaired, before pairing, a desktop holding the token may ask for the facts its pre-flight
+  checks judge (PAIR step "preflight": clock, Lustre tools and modules, NIDs, hostname). It
+  proves the token exactly as for "prove", under another role, and the agent proves it back,
+  so the facts go only to the token's holder and come, over this very TLS connection, from
+  this agent; the token is not used up, so the desktop can go on to "prove" on the same
+  connection when the checks pass, or walk away and leave the server unpaired.
+- Paired, a connection runs actions (REQUEST, CANCEL, STATUS through the `ActionDispatcher`;
+  once `teardown_server`, the desktop's removal of this server, has run, the agent unpairs),
   fetches journal records after a sequence number (FETCH, to backfill what it missed), and
   receives pushes: the device list and the Lustre state when they change (and at connect), and
   every `report_interval_s` the statistics and log records the backend collected, which are
@@ -39,7 +46,7 @@ from twisted.internet.protocol import Factory
 from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from zope.interface import implementer
 
-from agentlink.daemon.backend import AgentBackend, ReportsZpools
+from agentlink.daemon.backend import AgentBackend, ReportsPreflight, ReportsZpools
 from agentlink.daemon.dispatch import ActionDispatcher
 from agentlink.daemon.journal import RecordJournal
 from agentlink.daemon.pki import (
@@ -58,6 +65,8 @@ from agentlink.wire import Message, Op
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 10.0
+UNPAIR_ACTION = "teardown_server"
+"""The action the desktop runs when it removes a set-up server: the agent then unpairs."""
 FETCH_LIMIT = 5_000
 """Most journal records one FETCH answer carries (well under the frame limit)."""
 JOURNAL_DIR = "journal"
@@ -171,7 +180,26 @@ class AgentService:
             )
         if message.op == Op.FETCH:
             return self._fetch(message.body)
-        return self.dispatcher.handle(message)
+        answer = self.dispatcher.handle(message)
+        if message.op != Op.REQUEST or message.body.get("action") != UNPAIR_ACTION:
+            return answer
+        if isinstance(answer, defer.Deferred):
+            return answer.addCallback(self._unpair_after)
+        return self._unpair_after(answer)
+
+    def _unpair_after(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The desktop removed this server (its `teardown_server` succeeded): once the answer
+        is on its way, forget the desktop as `chroma-agent pair --again` does and close its
+        links; the server can then be paired again, with a new token."""
+        if answer.get("state") == "succeeded":
+            self.clock.callLater(0, self._forget_desktop)
+        return answer
+
+    def _forget_desktop(self) -> None:
+        self.identity.desktop_ca_path.unlink(missing_ok=True)
+        self.identity.load_or_create(self.backend.hostname)
+        log.info("removed from the desktop: no longer paired (pair it again with a new token)")
+        self.close_links("this server was removed from the desktop; it is no longer paired")
 
     def _fetch(self, body: dict[str, Any]) -> dict[str, Any]:
         after = body.get("after", 0)
@@ -200,6 +228,8 @@ class AgentService:
         if desktop_fingerprint is None:
             raise ValueError("pairing needs a TLS connection with a client certificate")
         agent_fingerprint = self.identity.fingerprint
+        if step == "preflight":
+            return self._preflight(link, message.body, agent_fingerprint, desktop_fingerprint)
         if step == "prove":
             proof = message.body.get("proof")
             if not isinstance(proof, str):
@@ -230,6 +260,35 @@ class AgentService:
             self.on_paired(self.identity.fingerprint)
             return {"fingerprint": self.identity.fingerprint}
         raise ValueError(f"unknown pairing step {step!r}")
+
+    def _preflight(
+        self,
+        link: LinkProtocol,
+        body: dict[str, Any],
+        agent_fingerprint: str,
+        desktop_fingerprint: str,
+    ) -> dict[str, Any]:
+        proof = body.get("proof")
+        if not isinstance(proof, str):
+            raise ValueError("the pre-flight proof is missing")
+        try:
+            key = self.tokens.check_proof(
+                proof, pairing_material("desktop-preflight", agent_fingerprint, desktop_fingerprint)
+            )
+        except PairingError as error:
+            log.warning("refused pre-flight checks from %s: %s", _peer(link), error)
+            raise
+        log.info("answering pre-flight checks from %s", _peer(link))
+        now = self.wall_clock()
+        facts: dict[str, Any] = {"hostname": self.backend.hostname, "time": now}
+        if isinstance(self.backend, ReportsPreflight):
+            facts.update(self.backend.preflight_facts(now))
+        return {
+            "proof": pairing_proof(
+                key, pairing_material("agent-preflight", agent_fingerprint, desktop_fingerprint)
+            ),
+            "facts": facts,
+        }
 
     # --- reports --------------------------------------------------------------------------------
 

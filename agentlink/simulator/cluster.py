@@ -184,6 +184,8 @@ class SimulatedCluster:
             Fault.SLOW: target.make_slow,
             Fault.FAIL_NEXT_ACTION: target.fail_next_command,
             Fault.DISK_FULL: target.fill_disks,
+            Fault.SKEW_CLOCK: target.skew_clock,
+            Fault.NO_LUSTRE_TOOLS: target.remove_lustre_tools,
         }[fault]
         message = apply()
         self._world.changed()

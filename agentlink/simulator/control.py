@@ -39,6 +39,11 @@ class Fault(StrEnum):
     """The next command fails, as the real tool does on an I/O error."""
     DISK_FULL = "disk-full"
     """The OSTs on this server report no free space and refuse writes."""
+    SKEW_CLOCK = "skew-clock"
+    """Its clock runs 15 minutes ahead: the desktop's pre-flight clock check fails."""
+    NO_LUSTRE_TOOLS = "no-lustre-tools"
+    """mkfs.lustre, lctl and mount.lustre are gone: the pre-flight Lustre check of a managed
+    server fails (the simulated commands still run; only the pre-flight answer changes)."""
 
 
 class UnknownFaultError(SimulatorError, ValueError):

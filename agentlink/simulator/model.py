@@ -277,6 +277,10 @@ class ServerState:
     """Cumulative node statistics since boot (cpu jiffies, LNet messages)."""
     last_collect: float | None = None
     link_drops: int = 0
+    clock_skew_s: float = 0.0
+    """How far its clock is off (the skew-clock fault), as its pre-flight answer tells."""
+    lustre_tools: bool = True
+    """False after the no-lustre-tools fault: no mkfs.lustre, lctl or mount.lustre."""
 
     @property
     def online(self) -> bool:
@@ -301,6 +305,8 @@ class ServerState:
             "counters": dict(sorted(self.counters.items())),
             "last_collect": self.last_collect,
             "link_drops": self.link_drops,
+            "clock_skew_s": self.clock_skew_s,
+            "lustre_tools": self.lustre_tools,
         }
 
     @classmethod
@@ -324,6 +330,8 @@ class ServerState:
             counters={str(k): float(v) for k, v in data["counters"].items()},
             last_collect=None if last_collect is None else float(last_collect),
             link_drops=int(data["link_drops"]),
+            clock_skew_s=float(data.get("clock_skew_s", 0.0)),
+            lustre_tools=bool(data.get("lustre_tools", True)),
         )
 
 

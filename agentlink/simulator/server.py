@@ -23,7 +23,7 @@ import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -66,6 +66,8 @@ from agentlink.simulator.telemetry import (
 SLOW_FACTOR: Final = 10.0
 CONNECT_S: Final = 15.0
 """Clients take this long to connect to a target that has just started."""
+CLOCK_SKEW_FAULT_S: Final = 900.0
+"""The skew-clock fault: beyond what the desktop's pre-flight clock check accepts."""
 MMP_WAIT_S: Final = 11.0
 """A target last stopped uncleanly waits out ldiskfs multiple-mount protection on mount."""
 MAX_COLLECT_GAP_S: Final = 3600.0
@@ -314,6 +316,7 @@ class SimulatedServer:
         state = self.state
         mounts: list[MountRecord] = []
         conf_params: dict[str, dict[str, str]] | None = None
+        pools: dict[str, dict[str, list[str]]] | None = None
         for lun in self._mounted_luns():
             assert lun.target is not None and lun.mount_point is not None
             mount = MountRecord(
@@ -325,6 +328,10 @@ class SimulatedServer:
             if lun.target.kind == TargetKind.MGT:
                 conf_params = {
                     fsname: dict(sorted(config.params.items()))
+                    for fsname, config in sorted(lun.target.registry.items())
+                }
+                pools = {
+                    fsname: {name: list(osts) for name, osts in sorted(config.pools.items())}
                     for fsname, config in sorted(lun.target.registry.items())
                 }
             else:
@@ -339,6 +346,8 @@ class SimulatedServer:
         )
         if conf_params is not None:
             reported["conf_params"] = conf_params
+        if pools is not None:
+            reported["pools"] = pools
         return reported
 
     def recovery_status(self, lun: Lun) -> str:
@@ -912,6 +921,7 @@ class SimulatedServer:
             self._boot()
             return f"{self._hostname} booted again"
         state.slow = state.fail_next = state.disk_full = False
+        state.clock_skew_s, state.lustre_tools = 0.0, True
         return f"{self._hostname} is healthy again"
 
     def drop_link(self) -> str:
@@ -937,6 +947,37 @@ class SimulatedServer:
             if lun.target is not None and lun.target.kind == TargetKind.OST
         ]
         return f"{self._hostname}: OSTs here are full" + (f" ({', '.join(osts)})" if osts else "")
+
+    def skew_clock(self) -> str:
+        self.state.clock_skew_s = CLOCK_SKEW_FAULT_S
+        return f"{self._hostname}: its clock now runs {CLOCK_SKEW_FAULT_S / 60:g} min ahead"
+
+    def remove_lustre_tools(self) -> str:
+        self.state.lustre_tools = False
+        return f"{self._hostname}: mkfs.lustre, lctl and mount.lustre are no longer installed"
+
+    # --- pre-flight ----------------------------------------------------------------------------
+
+    def preflight_facts(self, now: float) -> dict[str, Any]:
+        """What the real agent's probes would tell the desktop's pre-flight checks."""
+        self._require_online("pre-flight checks")
+        state = self.state
+        loaded = state.lnet != LnetState.UNLOADED
+        installed = sorted(m.replace("-", "_") for m in LUSTRE_MODULES)
+        return {
+            "hostname": self._hostname,
+            "fqdn": self._hostname,
+            "addresses": [],
+            "time": self._world.wall() + state.clock_skew_s,
+            "kernel": cmd.KERNEL_RELEASE,
+            "lustre_version": cmd.LUSTRE_VERSION,
+            "lustre_proc": loaded,
+            "modules_loaded": installed if loaded else [],
+            "modules_available": installed,
+            "tools": ["mkfs.lustre", "lctl", "mount.lustre"] if state.lustre_tools else [],
+            "lnet_state": _LNET[state.lnet],
+            "nids": list(state.nids),
+        }
 
     def _go_down(self) -> list[str]:
         """Everything running here stops at once, as when the machine dies."""

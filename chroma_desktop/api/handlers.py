@@ -12,13 +12,17 @@ to change something through `Manager.run` (the scheduler, on that worker), pairi
 - PUT /api/<resource>/<id>/ {"state": S, "dry_run"?, "confirmed"?} on host, lnet_configuration,
   filesystem and target: 202 `{"command": {...}}` to follow, or with dry_run 200 `{"plan"}`;
   DELETE on a host, filesystem or target is PUT {"state": "removed"};
-- POST /api/host/ {"address", "token"} pairs a server (201 with the host);
+- POST /api/host/ {"address", "token", "profile"?, "force"?} checks a server (the pre-flight
+  checks of `core.preflight`) and pairs it (201 with the host and its `preflight`); a failing
+  check refuses it with 409 and the `preflight` unless "force"; "check_only": true runs only
+  the checks (200 `{"preflight"}`);
 - POST /api/filesystem/ {"name", "mgt_volume_id" | "mgs_id", "mdt_volume_ids",
   "ost_volume_ids", "dry_run"?, "confirmed"?} creates and starts a filesystem (202);
 - POST /api/command/ {"class_name": FailoverTargetJob | FailbackTargetJob, "target_id",
   "dry_run"?, "confirmed"?} (202); PUT /api/command/<id>/ {"cancelled": true};
 - PUT /api/alert/<id>/ {"dismissed": true};
-- conf params and OST pools: see lustre_settings.py; logs, stats and archive export: see
+- conf params and OST pools (POST, PUT and DELETE /api/ost_pool/, run as scheduler jobs on the
+  MGS): see lustre_settings.py; logs, stats and archive export: see
   history_resources.py.
 
 A destructive request without "confirmed": true is refused with 409 and the texts to confirm
@@ -35,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from agentlink.connector import PreflightFailedError
 from chroma_desktop.api import lustre_settings
 from chroma_desktop.api.futures import chain, done, failed, mapped
 from chroma_desktop.api.resources import (
@@ -56,6 +61,7 @@ from core.errors import (
     NotFoundError,
     ValidationError,
 )
+from core.preflight import PreflightReport
 from core.queries.commands import job_steps
 from core.scheduler import (
     FILESYSTEM,
@@ -92,6 +98,9 @@ PAIR_BODY = (
     Field("address", "string", "host[:port] of the server's agent", required=True),
     Field("token", "string", "the token `chroma-agent pair` printed", required=True),
     Field("dry_run", "boolean", "only check the address and token"),
+    Field("profile", "string", "the server profile by name (the default one when left out)"),
+    Field("check_only", "boolean", "only run the pre-flight checks; 200 with `preflight`"),
+    Field("force", "boolean", "pair even when a pre-flight check fails"),
 )
 FILESYSTEM_BODY = (
     Field("name", "string", "the filesystem's name, 1-8 characters", required=True),
@@ -146,6 +155,11 @@ def error_response(error: BaseException) -> ApiResponse:
                 "rule": 'send "confirmed": true once these were seen',
             },
         )
+    if isinstance(error, PreflightFailedError):
+        body = {"error": error.message, **preflight_json(error.report)}
+        if error.hint:
+            body["hint"] = error.hint
+        return ApiResponse(409, body)
     if isinstance(error, NotFoundError):
         return ApiResponse(404, {"error": error.message})
     if isinstance(error, ConflictError | InvalidTransitionError):
@@ -159,6 +173,31 @@ def error_response(error: BaseException) -> ApiResponse:
         return ApiResponse(400, body)
     failure = describe_failure(PROGRAM, error)
     return ApiResponse(500, {"error": str(failure)})
+
+
+def preflight_json(report: PreflightReport | None) -> dict[str, Any]:
+    """`{"preflight": {address, server_name, fingerprint, passed, summary, checks: [{check,
+    title, status, message}]}}`, or `{}` when no checks ran."""
+    if report is None:
+        return {}
+    return {
+        "preflight": {
+            "address": report.address,
+            "server_name": report.server_name,
+            "fingerprint": report.fingerprint,
+            "passed": not report.blocks_pairing,
+            "summary": report.summary,
+            "checks": [
+                {
+                    "check": check.kind.value,
+                    "title": check.title,
+                    "status": check.status.value,
+                    "message": check.message,
+                }
+                for check in report.checks
+            ],
+        }
+    }
 
 
 def plan_json(plan: PlanPreview) -> dict[str, Any]:
@@ -226,6 +265,11 @@ class Api:
         if method == "DELETE" and resource.name in REMOVABLE:
             body = request.body if isinstance(request.body, dict) else {}
             return self._set_state(resource, ident, {**body, "state": "removed"}, request.actor)
+        if method == "DELETE" and resource.name == "ost_pool":
+            destroyed = lustre_settings.destroy_pool(
+                self.manager, ident, request.body, request.actor
+            )
+            return mapped(destroyed, lambda result: ApiResponse(*result))
         raise ApiError(405, f"{method} is not allowed on /api/{resource.name}/{ident}/.")
 
     def _history_route(self, name: str, request: ApiRequest) -> Future[ApiResponse]:
@@ -306,8 +350,8 @@ class Api:
             answer = lustre_settings.set_conf_params(self.manager, request.body, request.actor)
             return mapped(answer, lambda result: ApiResponse(*result))
         if resource.name == "ost_pool":
-            pool = lustre_settings.create_pool(self.manager, request.body, request.actor)
-            return mapped(pool, lambda row: ApiResponse(201, row))
+            created = lustre_settings.create_pool(self.manager, request.body, request.actor)
+            return mapped(created, lambda result: ApiResponse(*result))
         raise ApiError(405, f"POST is not allowed on /api/{resource.name}/.")
 
     def _update(self, resource: Resource, ident: int, request: ApiRequest) -> Future[ApiResponse]:
@@ -319,8 +363,8 @@ class Api:
         if resource.name == "alert":
             return self._dismiss(ident, check_body(request.body, DISMISS_BODY), request)
         if resource.name == "ost_pool":
-            pool = lustre_settings.change_pool(self.manager, ident, request.body, request.actor)
-            return mapped(pool, _ok)
+            changed = lustre_settings.change_pool(self.manager, ident, request.body, request.actor)
+            return mapped(changed, lambda result: ApiResponse(*result))
         raise ApiError(405, f"PUT is not allowed on /api/{resource.name}/{ident}/.")
 
     def _schedule(self, work: Callable[[Scheduler], T]) -> Future[T]:
@@ -385,12 +429,18 @@ class Api:
             return done(
                 ApiResponse(200, {"plan": {"message": f"Pair the agent at {address}", "jobs": []}})
             )
-        paired = self.manager.pair_server(address, body["token"])
+        profile = body.get("profile")
+        if body.get("check_only"):
+            checked = self.manager.check_server(address, body["token"], profile=profile)
+            return mapped(checked, lambda report: ApiResponse(200, preflight_json(report)))
+        paired = self.manager.pair_server(
+            address, body["token"], profile=profile, force=bool(body.get("force"))
+        )
         return chain(
             paired,
             lambda server: mapped(
                 self._read(lambda session: self._one(session, RESOURCES["host"], server.host_id)),
-                lambda host: ApiResponse(201, host),
+                lambda host: ApiResponse(201, {**host, **preflight_json(server.preflight)}),
             ),
         )
 

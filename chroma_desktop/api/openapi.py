@@ -24,7 +24,12 @@ from chroma_desktop.api.history_resources import (
     LOG_PARAMETERS,
     STATS_PARAMETERS,
 )
-from chroma_desktop.api.lustre_settings import CONF_PARAM_BODY, POOL_BODY, POOL_CHANGE_BODY
+from chroma_desktop.api.lustre_settings import (
+    CONF_PARAM_BODY,
+    POOL_BODY,
+    POOL_CHANGE_BODY,
+    POOL_DESTROY_BODY,
+)
 from chroma_desktop.api.resources import DEFAULT_LIMIT, MAX_LIMIT, RESOURCES, Resource
 from chroma_desktop.api.schema import Field
 from core.version import installed_version
@@ -180,13 +185,13 @@ def _paths(resource: Resource) -> dict[str, Any]:
         }
     if name == "host":
         listing["post"] = {
-            "summary": "Pair a server's agent with its token",
+            "summary": "Check a server (pre-flight checks), then pair its agent with its token",
             "operationId": "pair_host",
             "requestBody": _body(PAIR_BODY),
             "responses": {
-                "201": _json(_ref(schema_name), "paired"),
+                "201": _json(_ref(schema_name), "paired (with its `preflight` checks)"),
                 "200": planned,
-                **_errors(400),
+                **_errors(400, 409),
             },
         }
     if name == "filesystem":
@@ -226,17 +231,24 @@ def _paths(resource: Resource) -> dict[str, Any]:
             },
         }
     if name == "ost_pool":
+        pool_answers = {"202": started, "200": planned, **_errors(400, 404, 409, 503)}
         listing["post"] = {
-            "summary": "Create an OST pool",
+            "summary": "Create an OST pool on the filesystem's MGS (lctl pool_new, pool_add)",
             "operationId": "create_ost_pool",
             "requestBody": _body(POOL_BODY),
-            "responses": {"201": _json(_ref(schema_name), "created"), **_errors(400, 404, 409)},
+            "responses": pool_answers,
         }
         detail["put"] = {
-            "summary": "Add OSTs to a pool or take them out",
+            "summary": "Add OSTs to a pool or take them out (lctl pool_add, pool_remove)",
             "operationId": "change_ost_pool",
             "requestBody": _body(POOL_CHANGE_BODY),
-            "responses": {"200": _json(_ref(schema_name), "changed"), **_errors(400, 404, 409)},
+            "responses": pool_answers,
+        }
+        detail["delete"] = {
+            "summary": "Empty and destroy a pool (lctl pool_remove, pool_destroy)",
+            "operationId": "destroy_ost_pool",
+            "requestBody": _body(POOL_DESTROY_BODY),
+            "responses": pool_answers,
         }
     if name == "alert":
         detail["put"] = {

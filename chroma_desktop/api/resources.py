@@ -714,8 +714,9 @@ CONF_PARAM = Resource(
 
 OST_POOL = Resource(
     "ost_pool",
-    "Named sets of a filesystem's OSTs: POST {filesystem_id, name, ost_ids} to create one; PUT "
-    "{add: [ids], remove: [ids]} to change its members.",
+    "Named sets of a filesystem's OSTs, as the MGS keeps them: POST {filesystem_id, name, "
+    "ost_ids} to create one; PUT {add: [ids]} or {remove: [ids]} to change its members; DELETE "
+    "to empty and destroy it. Each runs as a command on the MGS's server.",
     (
         _ID,
         _field("name", "string", "its name"),

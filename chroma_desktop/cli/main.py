@@ -28,7 +28,7 @@ from chroma_desktop.cli.output import (
     print_plan,
     print_table,
 )
-from chroma_desktop.cli.progress import describe_outcome, follow_command
+from chroma_desktop.cli.progress import FINISHED, describe_outcome, follow_command
 from chroma_desktop.failures import EXIT_FAILED, EXIT_OK, run_reporting_errors
 from core.errors import ChromaError
 from core.version import installed_version
@@ -232,39 +232,78 @@ def set_state(context: Context, resource: str, text: str, state: str) -> int:
 def _server_add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("hostlist", help="servers to pair, e.g. oss[01-16] or mds1,mds2:7450")
     parser.add_argument("--token", required=True, help="the token `chroma-agent pair` printed")
+    parser.add_argument("--profile", help="the server profile by name (default: the default one)")
+    parser.add_argument(
+        "--check", action="store_true", help="only run the pre-flight checks; pair nothing"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="pair servers even when a pre-flight check fails"
+    )
     parser.add_argument("--dry-run", action="store_true", help="only check names and token")
     _json_flag(parser)
 
 
-@command("server-add", "pair servers with the token their agents printed", _server_add_arguments)
+@command(
+    "server-add",
+    "check servers (pre-flight checks) and pair them with the token their agents printed",
+    _server_add_arguments,
+)
 def server_add(context: Context) -> int:
     from agentlink.hostlist import expand_hostlist
 
-    addresses = expand_hostlist(context.options.hostlist)
+    options = context.options
+    addresses = expand_hostlist(options.hostlist)
     paired: list[Row] = []
     failed = 0
     for address in addresses:
-        body = {"address": address, "token": context.options.token}
-        if context.options.dry_run:
+        body: dict[str, Any] = {"address": address, "token": options.token}
+        if options.profile:
+            body["profile"] = options.profile
+        if options.dry_run:
             answer = context.client.post("host/", {**body, "dry_run": True})
             print(answer["plan"]["message"], file=context.out)
             continue
+        if options.check:
+            report = context.client.post("host/", {**body, "check_only": True})["preflight"]
+            failed += not report["passed"]
+            paired.append(report)
+            if not options.json:
+                _print_preflight(report, context.out)
+            continue
         try:
-            host = context.client.post("host/", body)
+            host = context.client.post("host/", {**body, "force": options.force})
         except ApiRefused as refused:
             failed += 1
-            print(f"{address}: not paired: {refused}", file=context.err)
+            report = refused.body.get("preflight")
+            if report is None:
+                print(f"{address}: not paired: {refused}", file=context.err)
+                continue
+            _print_preflight(report, context.err)
+            hint = "; --force pairs it anyway" if refused.hint else ""
+            print(f"{address}: not paired: {report['summary']}{hint}", file=context.err)
             continue
         paired.append(host)
-        if not context.options.json:
+        if not options.json:
+            _print_preflight(host.get("preflight"), context.out)
             print(
                 f"{address}: paired {host['label']} ({host['cert_fingerprint']})", file=context.out
             )
-    if context.options.json and not context.options.dry_run:
+    if options.json and not options.dry_run:
         print_json(paired, context.out)
     if failed:
-        print(f"{failed} of {len(addresses)} servers were not paired.", file=context.err)
+        outcome = "failed a pre-flight check" if options.check else "were not paired"
+        print(f"{failed} of {len(addresses)} servers {outcome}.", file=context.err)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_preflight(report: dict[str, Any] | None, out: TextIO) -> None:
+    """A server's pre-flight checks: a line for the whole, then one per check."""
+    if not report:
+        return
+    name = f" ({report['server_name']})" if report.get("server_name") else ""
+    print(f"{report['address']}{name}: {report['summary']}", file=out)
+    for check in report["checks"]:
+        print(f"  {check['status']:<5} {check['title']}: {check['message']}", file=out)
 
 
 @command("server-list", "list the managed servers", _listing("state", "role"))
@@ -452,15 +491,49 @@ def command_show(context: Context) -> int:
     return EXIT_OK
 
 
-@command("command-cancel", "cancel a running command", _command_id)
+def _cancel_arguments(parser: argparse.ArgumentParser) -> None:
+    _command_id(parser)
+    parser.add_argument(
+        "--nowait", action="store_true", help="return once asked, before running steps stop"
+    )
+
+
+@command(
+    "command-cancel",
+    "cancel a running command: its jobs not yet started at once, running ones between steps "
+    "(exit 0 once it ended cancelled)",
+    _cancel_arguments,
+)
 def command_cancel(context: Context) -> int:
-    row = context.client.put(f"command/{context.options.id}/", {"cancelled": True})
-    if context.options.json:
-        print_json(row, context.out)
-    else:
-        print(
-            f"Cancelling command {row['id']} ({row['message']}): {row['state']}", file=context.out
+    command_id = context.options.id
+    before = context.client.get(f"command/{command_id}/")
+    if before["state"] in FINISHED:
+        raise CliError(
+            f"Command {command_id} has already finished ({before['state']}): nothing to cancel.",
+            hint=f"See `chroma command-show {command_id}`.",
         )
+    row = context.client.put(f"command/{command_id}/", {"cancelled": True})
+    if context.options.nowait:
+        if context.options.json:
+            print_json(row, context.out)
+        else:
+            print(
+                f"Cancelling command {row['id']} ({row['message']}): {row['state']}",
+                file=context.out,
+            )
+        return EXIT_OK
+    # Running steps that cannot be interrupted (a format) finish first: wait for the end.
+    finished = follow_command(context.client, row, err=context.err, live=context.interactive)
+    if context.options.json:
+        print_json(finished, context.out)
+    else:
+        describe_outcome(finished, context.out)
+    if finished["state"] != "cancelled":
+        print(
+            f"Command {command_id} ended {finished['state']} before it could be cancelled.",
+            file=context.err,
+        )
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -586,33 +659,56 @@ def conf_param(context: Context) -> int:
 
 def _pool_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("filesystem", help="the filesystem's name or id")
-    parser.add_argument("pool", help="the pool's name")
+    parser.add_argument("pool", help="the pool's name (1-15 letters, digits, _ or -)")
     parser.add_argument("osts", nargs="*", help="OSTs (names or ids)")
-    _json_flag(parser)
+    _change_flags(parser)
+
+
+def _pool_name_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("filesystem", help="the filesystem's name or id")
+    parser.add_argument("pool", help="the pool's name")
+    _change_flags(parser)
 
 
 def _ost_ids(context: Context, names: Sequence[str]) -> list[int]:
     return [resolve(context, "target", name)["id"] for name in names]
 
 
-def _pool(context: Context) -> tuple[Row, Row | None]:
+def _pool(context: Context) -> tuple[Row, Row]:
     filesystem = resolve(context, "filesystem", context.options.filesystem)
     pools = context.client.get(
         "ost_pool/", filesystem=filesystem["id"], name=context.options.pool, limit=0
     )["objects"]
-    return filesystem, (pools[0] if pools else None)
+    if not pools:
+        raise CliError(
+            f"{filesystem['name']} has no pool named {context.options.pool!r}.",
+            hint=f"See `chroma pool-list --filesystem {filesystem['name']}`.",
+        )
+    return filesystem, pools[0]
 
 
-def _show_pool(context: Context, pool: Row) -> int:
-    if context.options.json:
-        print_json(pool, context.out)
+def _pool_changed(context: Context, filesystem: Row, method: str, path: str, body: Row) -> int:
+    """Run a pool change as a command (see `change`), then say what the pool holds now."""
+    status = change(context, method, path, body)
+    options = context.options
+    if status != EXIT_OK or options.dry_run or options.nowait or options.json:
+        return status
+    pools = context.client.get(
+        "ost_pool/", filesystem=filesystem["id"], name=options.pool, limit=0
+    )["objects"]
+    if pools:
+        members = ", ".join(pools[0]["osts"]) or "no OSTs"
+        print(f"Pool {filesystem['name']}.{options.pool}: {members}", file=context.out)
     else:
-        members = ", ".join(pool["osts"]) or "no OSTs"
-        print(f"Pool {pool['filesystem']}.{pool['name']}: {members}", file=context.out)
-    return EXIT_OK
+        print(f"Pool {filesystem['name']}.{options.pool} is gone.", file=context.out)
+    return status
 
 
-@command("pool-create", "create an OST pool (in the model; see the README)", _pool_arguments)
+@command(
+    "pool-create",
+    "create an OST pool on the filesystem's MGS (lctl pool_new), with OSTs if named",
+    _pool_arguments,
+)
 def pool_create(context: Context) -> int:
     filesystem = resolve(context, "filesystem", context.options.filesystem)
     body = {
@@ -620,26 +716,36 @@ def pool_create(context: Context) -> int:
         "name": context.options.pool,
         "ost_ids": _ost_ids(context, context.options.osts),
     }
-    return _show_pool(context, context.client.post("ost_pool/", body))
+    return _pool_changed(context, filesystem, "POST", "ost_pool/", body)
 
 
 def _pool_change(key: str) -> Handler:
     def run(context: Context) -> int:
-        filesystem, pool = _pool(context)
-        if pool is None:
-            raise CliError(f"{filesystem['name']} has no pool named {context.options.pool!r}.")
         if not context.options.osts:
-            raise CliError("Name the OSTs.")
-        changed = context.client.put(
-            f"ost_pool/{pool['id']}/", {key: _ost_ids(context, context.options.osts)}
-        )
-        return _show_pool(context, changed)
+            raise CliError("Name the OSTs.", hint="e.g. fs1-OST0000 fs1-OST0001")
+        filesystem, pool = _pool(context)
+        body = {key: _ost_ids(context, context.options.osts)}
+        return _pool_changed(context, filesystem, "PUT", f"ost_pool/{pool['id']}/", body)
 
     return run
 
 
-command("pool-add", "add OSTs to a pool", _pool_arguments)(_pool_change("add"))
-command("pool-remove", "take OSTs out of a pool", _pool_arguments)(_pool_change("remove"))
+command("pool-add", "add OSTs to a pool (lctl pool_add on the MGS)", _pool_arguments)(
+    _pool_change("add")
+)
+command("pool-remove", "take OSTs out of a pool (lctl pool_remove on the MGS)", _pool_arguments)(
+    _pool_change("remove")
+)
+
+
+@command(
+    "pool-destroy",
+    "empty and destroy an OST pool (lctl pool_remove, pool_destroy on the MGS)",
+    _pool_name_arguments,
+)
+def pool_destroy(context: Context) -> int:
+    filesystem, pool = _pool(context)
+    return _pool_changed(context, filesystem, "DELETE", f"ost_pool/{pool['id']}/", {})
 
 
 @command("pool-list", "list the OST pools", _listing("filesystem"))

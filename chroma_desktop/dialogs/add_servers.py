@@ -2,6 +2,12 @@
 the token `chroma-agent pair` printed on them, and watches each server pair, or fail with a reason
 they can act on, and retries the failed ones.
 
+Every server is checked before it is paired (`core.preflight`, over its pairing connection):
+its row shows each check as pass, warn or fail, the sentence of the selected row's checks is
+shown under the table, and a failing check keeps that server unpaired (its token still good)
+unless "Pair anyway" is ticked; warnings never block. "Check" runs only the checks, pairing
+nothing, so a batch can be looked over first.
+
 Layer: chroma_desktop. Thread: the GUI thread. The hostlist is expanded with
 `agentlink.hostlist` (a mistake is its message under the field) and the token checked for its
 shape before anything is sent; every server is then paired through `Manager.pair_server`, at most
@@ -12,6 +18,7 @@ finish in the manager, unheard.
 
 from __future__ import annotations
 
+import html
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -23,11 +30,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -38,15 +47,18 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agentlink.connector import PreflightFailedError
 from agentlink.daemon.pki import PairingError, token_key
 from agentlink.discovery import AgentBrowser, DiscoveredAgent, DiscoveryChange, DiscoveryEvent
 from agentlink.hostlist import expand_hostlist
+from agentlink.preflight import forceable
 from chroma_desktop.failures import Failure
 from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordTableModel
 from chroma_desktop.manager import PairedServer
 from chroma_desktop.widgets.tables import record_table
 from core.errors import ValidationError
 from core.models import ServerProfile
+from core.preflight import CHECK_TITLES, CheckKind, CheckResult, CheckStatus, PreflightReport
 
 if TYPE_CHECKING:  # the views import this dialog, so importing theirs here would be a cycle
     from chroma_desktop.views.base import AppContext
@@ -54,15 +66,24 @@ if TYPE_CHECKING:  # the views import this dialog, so importing theirs here woul
 MAX_PARALLEL = 16
 """Pairings in flight at once: a hostlist of hundreds must not open hundreds of connections."""
 
-GOOD, BAD = "#1e7e34", "#b02a1a"
+GOOD, WARN, BAD = "#1e7e34", "#a66300", "#b02a1a"
 ERROR_STYLE = f"color: {BAD};"
 
 
 class PairingState(StrEnum):
     WAITING = "waiting"
+    CHECKING = "checking"
+    CHECKED = "checked"
+    """Checked only (the Check button), not paired."""
     PAIRING = "pairing"
     PAIRED = "paired"
+    BLOCKED = "blocked"
+    """A pre-flight check failed, so it was not paired."""
     FAILED = "failed"
+
+
+RETRIED = (PairingState.FAILED, PairingState.BLOCKED)
+"""What "Retry failed" tries again."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,8 @@ class PairingRow:
     state: PairingState = PairingState.WAITING
     detail: str = ""
     """The server's name once paired; why it failed, in words a person can act on."""
+    report: PreflightReport | None = None
+    """Its pre-flight checks, once they ran."""
 
     @property
     def progress(self) -> str:
@@ -78,13 +101,70 @@ class PairingRow:
             return f"paired as {self.detail}"
         if self.state == PairingState.FAILED:
             return f"failed: {self.detail}"
+        if self.state == PairingState.BLOCKED and self.report is not None:
+            return f"not paired: {self.report.summary}"
+        if self.state == PairingState.CHECKED and self.report is not None:
+            return self.report.summary
+        if self.state == PairingState.CHECKING:
+            return "checking …"
         if self.state == PairingState.PAIRING:
-            return "pairing …"
+            return "checking and pairing …"
         return "waiting"
+
+    def check(self, kind: CheckKind) -> CheckResult | None:
+        return None if self.report is None else self.report.check(kind)
 
 
 def _colour(row: PairingRow) -> str | None:
-    return {PairingState.PAIRED: GOOD, PairingState.FAILED: BAD}.get(row.state)
+    if row.state == PairingState.CHECKED and row.report is not None:
+        return BAD if row.report.blocks_pairing else GOOD
+    return {
+        PairingState.PAIRED: GOOD,
+        PairingState.FAILED: BAD,
+        PairingState.BLOCKED: BAD,
+    }.get(row.state)
+
+
+CHECK_COLOURS = {CheckStatus.PASS: GOOD, CheckStatus.WARN: WARN, CheckStatus.FAIL: BAD}
+
+
+def _check_column(kind: CheckKind) -> Column[PairingRow]:
+    def text(row: PairingRow) -> str:
+        check = row.check(kind)
+        return "" if check is None or check.status == CheckStatus.SKIPPED else check.status.value
+
+    def colour(row: PairingRow) -> str | None:
+        check = row.check(kind)
+        return None if check is None else CHECK_COLOURS.get(check.status)
+
+    def tooltip(row: PairingRow) -> str | None:
+        check = row.check(kind)
+        return None if check is None else check.message
+
+    return Column(
+        CHECK_TITLES[kind],
+        text,
+        colour=colour,
+        tooltip=tooltip,
+        sort_key=lambda row: list(CheckStatus).index(c.status) if (c := row.check(kind)) else 9,
+    )
+
+
+def _outcome(future: Future[PairedServer]) -> Future[PairedServer | PreflightReport]:
+    """The pairing's result, or the report of the checks that stopped it (any thread)."""
+    outcome: Future[PairedServer | PreflightReport] = Future()
+
+    def done(finished: Future[PairedServer]) -> None:
+        error = finished.exception()
+        if isinstance(error, PreflightFailedError):
+            outcome.set_result(error.report)
+        elif error is not None:
+            outcome.set_exception(error)
+        else:
+            outcome.set_result(finished.result())
+
+    future.add_done_callback(done)
+    return outcome
 
 
 def _error_label() -> QLabel:
@@ -125,10 +205,11 @@ class AddServersDialog(QDialog):
         self.context = context
         self.setObjectName("add_servers")  # named, so a test's leak check sees one left open
         self.setWindowTitle("Add servers")
-        self.resize(720, 480)
+        self.resize(960, 640)
         self._queue: deque[str] = deque()
         self._in_flight: set[str] = set()
         self._token = ""
+        self._check_only = False
         self._closed = threading.Event()
 
         self.addresses = QLineEdit()
@@ -171,15 +252,31 @@ class AddServersDialog(QDialog):
                     tooltip=lambda r: r.progress,
                     sort_key=lambda r: (list(PairingState).index(r.state), r.detail),
                 ),
+                *(_check_column(kind) for kind in CHECK_TITLES),
             ],
             key=lambda r: r.address,
             parent=self,
         )
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        for section in range(self.model.columnCount()):  # the checks: narrow, one word each
+            header.setSectionResizeMode(section, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the progress
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_details())
+        self.details = QLabel()
+        self.details.setObjectName("preflight_details")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pair_anyway = QCheckBox("Pair anyway when a check fails (warnings never block)")
+        self.pair_anyway.setToolTip(
+            "A server whose pre-flight checks fail is not paired unless this is ticked. A "
+            "server that cannot be reached or refuses the token cannot be paired either way."
+        )
         self.summary = QLabel(
             "Run `chroma-agent pair` on the servers, then give their names and the token it "
             "printed."
@@ -187,6 +284,10 @@ class AddServersDialog(QDialog):
         self.summary.setWordWrap(True)
 
         buttons = QDialogButtonBox()
+        self.check_button = QPushButton("Check")
+        self.check_button.setToolTip("Run the pre-flight checks only; pair nothing.")
+        self.check_button.clicked.connect(self.check)
+        buttons.addButton(self.check_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.pair_button = QPushButton("Pair")
         self.pair_button.setDefault(True)
         self.pair_button.clicked.connect(self.start)
@@ -212,7 +313,6 @@ class AddServersDialog(QDialog):
         self.found_proxy = RecordFilterProxy(self.found, self)
         self.found_table = record_table(self.found_proxy, single=False)
         self.found_table.setMaximumHeight(140)
-        self.found_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.found_note = QLabel("Looking for agents on the network …")
         self.found_note.setWordWrap(True)
         self.use_found_button = QPushButton("Add selected to the list")
@@ -228,6 +328,8 @@ class AddServersDialog(QDialog):
         layout.addWidget(found_box)
         layout.addLayout(form)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.details)
+        layout.addWidget(self.pair_anyway)
         layout.addWidget(self.summary)
         layout.addWidget(buttons)
         self.finished.connect(self._forget_waiting)
@@ -326,7 +428,14 @@ class AddServersDialog(QDialog):
     # --- what the admin does ------------------------------------------------------------------
 
     def start(self) -> None:
-        """Pair every server of the hostlist with the token (the Pair button)."""
+        """Check, then pair, every server of the hostlist with the token (the Pair button)."""
+        self._begin(check_only=False)
+
+    def check(self) -> None:
+        """Only check every server of the hostlist (the Check button)."""
+        self._begin(check_only=True)
+
+    def _begin(self, *, check_only: bool) -> None:
         if self._in_flight:
             return
         addresses = self._expanded(show_error=True)
@@ -334,17 +443,20 @@ class AddServersDialog(QDialog):
         if addresses is None or token is None:
             return
         self._token = token
+        self._check_only = check_only
         self.model.set_rows([PairingRow(address) for address in addresses])
         self._queue = deque(addresses)
         self._pump()
 
     def retry_failed(self) -> None:
-        """Pair the failed servers again, with the token now in the field."""
+        """Pair the failed servers again (those a check stopped too, with "Pair anyway" as it
+        is now), with the token now in the field."""
         token = self._checked_token()
         if token is None:
             return
         self._token = token
-        failed = [row.address for row in self.model.rows if row.state == PairingState.FAILED]
+        self._check_only = False
+        failed = [row.address for row in self.model.rows if row.state in RETRIED]
         self._update({address: PairingRow(address) for address in failed})
         self._queue.extend(failed)
         self._pump()
@@ -386,13 +498,29 @@ class AddServersDialog(QDialog):
         return token
 
     def _pump(self) -> None:
+        manager = self.context.manager
         while self._queue and len(self._in_flight) < MAX_PARALLEL:
             address = self._queue.popleft()
             self._in_flight.add(address)
+            profile = self.profile.currentData()
+            if self._check_only:
+                self._update({address: PairingRow(address, PairingState.CHECKING)})
+                self.context.bridge.deliver(
+                    manager.check_server(address, self._token, profile=profile),
+                    partial(self._checked, address),
+                    owner=self,
+                    on_error=partial(self._failed, address),
+                )
+                continue
             self._update({address: PairingRow(address, PairingState.PAIRING)})
             self.context.bridge.deliver(
-                self.context.manager.pair_server(
-                    address, self._token, profile=self.profile.currentData()
+                _outcome(
+                    manager.pair_server(
+                        address,
+                        self._token,
+                        profile=profile,
+                        force=self.pair_anyway.isChecked(),
+                    )
                 ),
                 partial(self._paired, address),
                 owner=self,
@@ -400,10 +528,26 @@ class AddServersDialog(QDialog):
             )
         self._show_progress()
 
-    def _paired(self, address: str, server: PairedServer) -> None:
+    def _checked(self, address: str, report: PreflightReport) -> None:
         self._in_flight.discard(address)
-        self._update({address: PairingRow(address, PairingState.PAIRED, server.name)})
-        self.server_paired.emit(server)
+        self._update({address: PairingRow(address, PairingState.CHECKED, report.summary, report)})
+        self._pump()
+
+    def _paired(self, address: str, outcome: PairedServer | PreflightReport) -> None:
+        self._in_flight.discard(address)
+        if isinstance(outcome, PreflightReport) and not forceable(outcome):
+            # Unreachable, or the token refused: no tick gets past that, so it failed.
+            why = " ".join(check.message for check in outcome.failed)
+            self._update({address: PairingRow(address, PairingState.FAILED, why, outcome)})
+        elif isinstance(outcome, PreflightReport):
+            self._update(
+                {address: PairingRow(address, PairingState.BLOCKED, outcome.summary, outcome)}
+            )
+        else:
+            self._update(
+                {address: PairingRow(address, PairingState.PAIRED, outcome.name, outcome.preflight)}
+            )
+            self.server_paired.emit(outcome)
         self._pump()
 
     def _failed(self, address: str, failure: Failure) -> None:
@@ -413,6 +557,32 @@ class AddServersDialog(QDialog):
 
     def _update(self, changed: dict[str, PairingRow]) -> None:
         self.model.set_rows([changed.get(row.address, row) for row in self.model.rows])
+        self._show_details()
+
+    def _show_details(self) -> None:
+        """The selected server's checks in words; with none selected, the first server whose
+        checks failed (or warned)."""
+        rows = self.model.rows
+        current = self.table.currentIndex()
+        chosen = rows[current.row()] if current.isValid() and current.row() < len(rows) else None
+        if chosen is None or chosen.report is None:
+            reported = [row for row in rows if row.report is not None]
+            chosen = next(
+                (row for row in reported if row.report and row.report.blocks_pairing),
+                next((row for row in reported if row.report and row.report.warnings), None),
+            )
+        if chosen is None or chosen.report is None:
+            self.details.setText("")
+            self.details.hide()
+            return
+        lines = [
+            f"<b>{html.escape(check.title)}</b> ({check.status.value}): "
+            f"{html.escape(check.message)}"
+            for check in chosen.report.checks
+            if check.status != CheckStatus.PASS
+        ] or ["every check passed"]
+        self.details.setText(f"<b>{html.escape(chosen.address)}</b>: " + "<br>".join(lines))
+        self.details.show()
 
     def _forget_waiting(self) -> None:
         self._queue.clear()
@@ -431,13 +601,26 @@ class AddServersDialog(QDialog):
         busy = bool(self._in_flight)
         self.pair_button.setEnabled(not busy)
         self.addresses.setReadOnly(busy)
-        self.retry_button.setEnabled(not busy and counts[PairingState.FAILED] > 0)
+        self.check_button.setEnabled(not busy)
+        retriable = sum(counts[state] for state in RETRIED)
+        self.retry_button.setEnabled(not busy and retriable > 0)
         total = len(self.model.rows)
-        parts = [f"{counts[PairingState.PAIRED]} of {total} paired"]
+        if self._check_only:
+            checked = [r.report for r in self.model.rows if r.report is not None]
+            failing = sum(1 for report in checked if report.blocks_pairing)
+            parts = [f"{len(checked)} of {total} checked"]
+            if failing:
+                parts.append(f"{failing} failed a check")
+        else:
+            parts = [f"{counts[PairingState.PAIRED]} of {total} paired"]
+        if counts[PairingState.BLOCKED]:
+            parts.append(f"{counts[PairingState.BLOCKED]} stopped by a failed check")
         if counts[PairingState.FAILED]:
             parts.append(f"{counts[PairingState.FAILED]} failed")
         if busy or self._queue:
             parts.append(f"{len(self._in_flight) + len(self._queue)} to go")
+        elif counts[PairingState.BLOCKED]:
+            parts.append("fix what the checks say, or tick Pair anyway, then Retry failed")
         elif counts[PairingState.FAILED]:
             parts.append("fix what the failures say, then Retry failed")
         self.summary.setText("; ".join(parts) + ".")

@@ -14,7 +14,6 @@ from dataclasses import replace
 from functools import partial
 from typing import Final
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -100,7 +99,6 @@ class ConfParamsDialog(QDialog):
         )
         self.proxy = RecordFilterProxy(self.model, self)
         self.table = record_table(self.proxy)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         for column, width in enumerate((260, 110, 130, 170)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(self._row_selected)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSortFilterProxyModel, Signal
+from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -157,6 +157,8 @@ class VolumeChooser(QWidget):
         self.proxy = _UnchosenVolumes(self.model, self)
         self.table = QTableView()
         self.table.setModel(self.proxy)
+        # Sorted by name, ascending, the header saying so (Qt's default arrow is descending).
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(

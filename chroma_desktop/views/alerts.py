@@ -94,10 +94,9 @@ class AlertsView(LiveView):
         self.dismiss_button.clicked.connect(self.dismiss_selected)
         hide_when_read_only(context, self.dismiss_button)
 
-        self.active_table = record_table(self.active_proxy)
-        self.active_table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        self.history_table = record_table(self.history_proxy)
-        self.history_table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        newest_first = Qt.SortOrder.DescendingOrder
+        self.active_table = record_table(self.active_proxy, order=newest_first)
+        self.history_table = record_table(self.history_proxy, order=newest_first)
         self.active_table.selectionModel().selectionChanged.connect(
             lambda *_: self._chose(self.active_table)
         )

@@ -131,8 +131,7 @@ class CommandsView(LiveView):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_selected)
         hide_when_read_only(context, self.cancel_button)
-        self.table = record_table(self.proxy)
-        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table = record_table(self.proxy, order=Qt.SortOrder.DescendingOrder)  # newest first
         self.table.selectionModel().selectionChanged.connect(self._command_selected)
         self.empty = QLabel("No commands yet. Actions on the other screens start them.")
         self.empty.hide()

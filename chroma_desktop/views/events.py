@@ -103,8 +103,9 @@ class EventsView(LiveView):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
             combo.currentIndexChanged.connect(self._filters_changed)
         self.filter = filter_box(self.proxy, "Filter events (every word must match)")
-        self.table = record_table(self.proxy, single=False)
-        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table = record_table(
+            self.proxy, single=False, order=Qt.SortOrder.DescendingOrder
+        )  # newest first
         self.table.setWordWrap(False)
         self.status = QLabel()
         top = QHBoxLayout()

@@ -77,7 +77,6 @@ class VolumesView(LiveView):
         self.proxy = RecordFilterProxy(self.model, self)
         self.filter = filter_box(self.proxy, "Filter volumes (every word must match)")
         self.table = record_table(self.proxy)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.empty = QLabel(
             "No volumes yet. They appear when paired servers report their storage "

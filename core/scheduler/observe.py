@@ -12,7 +12,9 @@ which imports them as monitor-only objects before these corrections are worked o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.scheduler.locks import LockTable
 from core.scheduler.world import LNET, TARGET, Ref, World
@@ -45,6 +47,11 @@ class LustreReport:
     mounts: tuple[ReportedMount, ...] = ()
     """The same targets with their labels: what an import of unknown ones needs."""
     nids: tuple[str, ...] = ()
+    received_at: datetime | None = None
+    """When the desktop received it (its own clock); None: as new as anything known."""
+    pools: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None
+    """Only from a server running an MGS: per filesystem name, its OST pools and their OSTs
+    (`lctl pool_list`). None: not reported."""
 
 
 @dataclass(frozen=True)

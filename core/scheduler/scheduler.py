@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
@@ -47,6 +48,7 @@ from core.models import (
     Severity,
     Step,
     Target,
+    TargetKind,
     TargetMount,
     Volume,
     command_jobs,
@@ -68,6 +70,15 @@ from core.scheduler.imports import import_found, unknown_mounts
 from core.scheduler.locks import LockTable
 from core.scheduler.observe import LustreReport, corrections
 from core.scheduler.planner import Existing, Plan, PlannedJob, Planner
+from core.scheduler.pools import (
+    POOL_ACTIONS,
+    PoolRequest,
+    is_pool_job,
+    plan_pool_change,
+    record_step,
+    steps_to_run,
+)
+from core.scheduler.pools import reconcile as reconcile_pools
 from core.scheduler.rules import (
     MACHINE_OF,
     StepPlan,
@@ -265,6 +276,8 @@ class _RunJob:
     results: list[Any] = field(default_factory=list)
     planned: list[StepPlan] = field(default_factory=list)
     step_ids: list[int] = field(default_factory=list)
+    answered_at: datetime | None = None
+    """When the agent's answer to its latest step arrived (the desktop's clock)."""
 
 
 def _table(model: type[Any]) -> Table:
@@ -324,6 +337,9 @@ class Scheduler:
         self._command_outcomes: dict[int, list[RunState]] = {}
         self._running_commands: set[int] = set()
         self._last_reports: dict[int, LustreReport] = {}
+        self._answered_at: dict[Ref, datetime] = {}
+        """When the last answer of the last job on each object arrived: a report received before
+        it was taken before that job's outcome, which is newer (see `_stale`)."""
         """Each server's newest Lustre report, offered again when an import finds an MGS."""
         self.on_inbox: Callable[[], None] = lambda: None
         """Called (on any thread) when gateway news arrives; the host arranges a pump()."""
@@ -533,6 +549,41 @@ class Scheduler:
         if kind == "ApplyConfParamsJob":
             job = plan.jobs[-1]
             job.steps = self._conf_param_steps(session, ref[1])
+        return plan
+
+    def preview_pool_change(self, request: PoolRequest) -> PlanPreview:
+        """The dry run of an OST pool change (see `pools.py`): nothing is saved."""
+        with self.database.session(actor=SCHEDULER_ACTOR) as session:
+            return self._preview(self._plan_pool(session, request))
+
+    def request_pool_change(
+        self, request: PoolRequest, *, actor: str, confirmed: bool = False
+    ) -> int:
+        """Plan and start an OST pool change on the filesystem's MGS; returns the command."""
+        with self.database.session(actor=actor) as session:
+            plan = self._plan_pool(session, request)
+            command_id = self._save(session, plan, actor, confirmed)
+        self.pump()
+        return command_id
+
+    def _plan_pool(self, session: Session, request: PoolRequest) -> Plan:
+        self._refresh_world(session)
+        filesystem = self.world.filesystems.get(request.filesystem_id)
+        if filesystem is None:
+            raise NotFoundError(f"There is no filesystem with id {request.filesystem_id}.")
+        planner = Planner(self.world, self.locks, self._describe_job)
+        mgs = (TARGET, filesystem.mgs_id)
+        pool_job = plan_pool_change(session, self.world, request, planner.state_of(mgs))
+        plan = planner.plan_job(
+            pool_job.description,
+            pool_job.kind,
+            mgs,
+            pool_job.description,
+            pool_job.confirmation,
+        )
+        job = plan.jobs[-1]
+        job.steps = pool_job.steps
+        job.reads.add((FILESYSTEM, filesystem.id))  # removing the filesystem waits for it
         return plan
 
     def _describe_job(self, job_id: int) -> str:
@@ -826,6 +877,8 @@ class Scheduler:
         plan) and save any that changed."""
         if job.kind == "ApplyConfParamsJob":
             plans = self._conf_param_steps(session, job.ref[1])
+        elif is_pool_job(job.kind):
+            plans = steps_to_run(self.world, job.ref, job.planned)
         else:
             plans = steps(self.world, job.kind, job.ref, self.world.state)
         for plan in plans:
@@ -901,16 +954,23 @@ class Scheduler:
             failed: Future[ActionResult] = Future()
             failed.set_exception(error)
             future = failed
-        future.add_done_callback(lambda done: self._post("result", step_id, done))
+        # Stamped as it arrives (the gateway's thread), like agents' reports: see `_stale`.
+        future.add_done_callback(
+            lambda done: self._post("result", step_id, (done, self.clock.now()))
+        )
 
     def _on_output(self, step_id: int, output: ActionOutput) -> None:
         self._writes.append(STEPS, step_id, output.stream.value, output.text)
         self._outbox.append(StepOutputArrived(step_id, output.stream, output.text))
 
-    def _on_result(self, session: Session, step_id: int, done: Future[ActionResult]) -> None:
+    def _on_result(
+        self, session: Session, step_id: int, answer: tuple[Future[ActionResult], datetime]
+    ) -> None:
+        done, arrived = answer
         job = self._jobs.get(self._steps_by_id.pop(step_id, -1))
         if job is None or job.running_step is None or job.running_step.id != step_id:
             return  # a late answer for a job already ended (e.g. after an interruption)
+        job.answered_at = arrived
         step = job.running_step
         job.running_step = None
         assert step.host_id is not None
@@ -937,6 +997,10 @@ class Scheduler:
         job.next_step += 1  # this step has ended, however: the job's later steps have not run
         if state == RunState.SUCCEEDED:
             job.results.append(result.result)
+            if step.action in POOL_ACTIONS:  # the MGS holds it now, whatever comes next
+                record_step(
+                    session, self.world, job.ref[1], step.action, step.args, self.clock.now()
+                )
             self._advance(session, job)
         else:
             where = self.world.hosts[step.host_id].label
@@ -1112,6 +1176,9 @@ class Scheduler:
         job.state = state
         now = self.clock.now()
         self._jobs.pop(job.id, None)
+        if job.answered_at is not None:
+            known = self._answered_at.get(job.ref)
+            self._answered_at[job.ref] = max(job.answered_at, known or job.answered_at)
         for step in job.steps:
             if step is not job.running_step:
                 self._steps_by_id.pop(step.id, None)
@@ -1208,7 +1275,13 @@ class Scheduler:
                 other_host = self.world.hosts.get(other_id)
                 if other_id != host.id and other_host is not None:
                     imported += self._import_found(other_host, other)
-        found = corrections(self.world, self.locks, host.id, report)
+        if report.pools is not None:
+            self._reconcile_pools(host, report)
+        found = [
+            correction
+            for correction in corrections(self.world, self.locks, host.id, report)
+            if not self._stale(correction.ref, report)
+        ]
         if not found:
             return imported
         now = self.clock.now()
@@ -1223,6 +1296,36 @@ class Scheduler:
             self._write(session)
         self._flush_events()
         return [*imported, *(correction.ref for correction in found)]
+
+    def _stale(self, ref: Ref, report: LustreReport) -> bool:
+        """`report` was received before the answer that ended the last job on `ref`: the
+        server saw it before that job's outcome (an agent answers and reports over one link, in
+        order), so it must not undo it. A job holds its object until it ends and reports are
+        ignored meanwhile; this covers one received while the job ran but handled after it
+        ended. A report received after the answer is newer, and wins."""
+        answered = self._answered_at.get(ref)
+        return (
+            answered is not None
+            and report.received_at is not None
+            and report.received_at < answered
+        )
+
+    def _reconcile_pools(self, host: HostNode, report: LustreReport) -> None:
+        """The OST pools of the MGS running on `host`, as it reports them, unless a job is
+        changing them (the job's steps record what they do) or did since the report was taken."""
+        assert report.pools is not None
+        for target_id in self.world.targets_by_host.get(host.id, ()):
+            target = self.world.targets[target_id]
+            ref = (TARGET, target_id)
+            if target.kind != TargetKind.MGT or target.monitor_only:
+                continue
+            here = next(m for m in target.mounts if m.host_id == host.id)
+            if here.device not in report.mounted_devices:
+                continue
+            if self.locks.write_locked(ref) or self._stale(ref, report):
+                continue
+            with self.database.session(actor=f"agent on {host.label}") as session:
+                reconcile_pools(session, self.world, target_id, report.pools, self.clock.now())
 
     def _import_found(self, host: HostNode, report: LustreReport) -> list[Ref]:
         """Import, as monitor-only, the targets `report` shows running that the model does not

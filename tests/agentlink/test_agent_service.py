@@ -434,3 +434,20 @@ def test_a_server_unpaired_on_the_spot_is_reported_as_such(site: Site):
     event = site.next_event()
     assert event.state == LinkState.DISCONNECTED
     assert "no longer paired" in event.detail
+
+
+def test_a_server_removed_by_the_desktop_unpairs_and_can_be_paired_again(site: Site):
+    agent = paired(site)
+    site.keep_link(agent.fingerprint)
+    assert site.next_event().state == LinkState.CONNECTED
+    result = site.gateway.run_action(
+        ActionRequest(action_id="bye", host="oss1.lab", action="teardown_server")
+    ).result(timeout=WAIT_S)
+    assert result.status == ActionStatus.SUCCEEDED, "the answer arrives before the link closes"
+    event = site.next_event()
+    assert event.state == LinkState.DISCONNECTED
+    assert "removed from the desktop" in event.detail
+    assert not AgentIdentity(site.state_dir).load_or_create("oss1.lab").paired
+    assert site.host.runner.ran == []
+    again = site.pair(site.token())
+    assert again.name == "oss1.lab"

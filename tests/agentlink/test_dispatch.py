@@ -130,3 +130,41 @@ def test_after_a_reconnect_the_desktop_asks_what_became_of_its_actions():
     assert isinstance(status, dict)
     states = {i: report["state"] for i, report in status["actions"].items()}
     assert states == {"s1": "running", "s2": "succeeded", "s3": "unknown"}
+
+
+def test_ost_pool_actions_run_their_lctl_commands_through_the_runner():
+    runner = RecordingRunner()
+    desktop, pump = agent_and_desktop(runner)
+    pool = {"fsname": "fs1", "pool": "fast"}
+    steps = [
+        ("pool_new", pool),
+        ("pool_add", {**pool, "osts": ["fs1-OST0000", "fs1-OST0001"]}),
+        ("pool_remove", {**pool, "osts": ["fs1-OST0000", "fs1-OST0001"]}),
+        ("pool_destroy", pool),
+    ]
+    for number, (action, args) in enumerate(steps):
+        (answer,) = ask(
+            desktop, pump, Op.REQUEST, {"action_id": f"p{number}", "action": action, "args": args}
+        )
+        assert answer["state"] == "succeeded", answer
+    assert runner.ran == [
+        ("lctl", "pool_new", "fs1.fast"),
+        ("lctl", "pool_add", "fs1.fast", "fs1-OST0000", "fs1-OST0001"),
+        ("lctl", "pool_remove", "fs1.fast", "fs1-OST0000", "fs1-OST0001"),
+        ("lctl", "pool_destroy", "fs1.fast"),
+    ]
+
+
+def test_a_pool_the_mgs_refuses_fails_with_what_lctl_said():
+    runner = RecordingRunner(
+        {
+            "lctl": CommandResult(
+                (), 1, stderr="Pool fs1.fast already exists\npool_new: File exists\n"
+            )
+        }
+    )
+    desktop, pump = agent_and_desktop(runner)
+    request = {"action_id": "p", "action": "pool_new", "args": {"fsname": "fs1", "pool": "fast"}}
+    (answer,) = ask(desktop, pump, Op.REQUEST, request)
+    assert answer["state"] == "failed"
+    assert "a pool of this name already exists" in answer["error"]

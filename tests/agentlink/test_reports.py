@@ -75,8 +75,28 @@ def test_an_mgs_server_reports_its_permanent_parameters_and_targets_their_mgs_ni
     assert isinstance(lustre, LustreReported)
     assert lustre.conf_params == {"fs1": {"fs1.sys.timeout": "40"}}
     assert [m.mgs_nids for m in lustre.report.mounts] == [(), ("10.0.0.1@tcp",)]
+    assert lustre.pools is None and lustre.report.pools is None  # not reported
+    assert lustre.report.received_at == NOW
     state["conf_params"] = {"fs1": {"fs1.sys.timeout": 40}}
     with pytest.raises(GarbledReportError, match=r"fs1\.sys\.timeout should be text"):
+        parse_push("mds", {"kind": "lustre", "state": state}, received_at=NOW)
+
+
+def test_the_mgs_reports_its_ost_pools():
+    state = {
+        "lnet": "up",
+        "nids": [],
+        "mounts": [],
+        "boot_time": EPOCH,
+        "pools": {"fs1": {"fast": ["fs1-OST0000", "fs1-OST0001"], "empty": []}},
+    }
+    lustre = parse_push("mds", {"kind": "lustre", "state": state}, received_at=NOW)
+    assert isinstance(lustre, LustreReported)
+    assert lustre.report.pools == {"fs1": {"fast": ("fs1-OST0000", "fs1-OST0001"), "empty": ()}}
+    state["pools"] = {"fs1": {"fast": [7]}}
+    with pytest.raises(
+        GarbledReportError, match=r"state\.pools\['fs1'\]\['fast'\]\[0\] should be text"
+    ):
         parse_push("mds", {"kind": "lustre", "state": state}, received_at=NOW)
 
 

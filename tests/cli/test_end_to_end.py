@@ -5,30 +5,13 @@ its exit status and by what the admin reads back, never by looking in the databa
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import core.alerts
-from tests.cli.conftest import TOKEN, Cluster, Ran
-
-Chroma = Callable[..., Ran]
-WAIT_S = 30.0
-
-
-def wait_until(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"still waiting for {what}"
-        time.sleep(0.2)
-    return found
-
-
-def succeeded(ran: Ran) -> Ran:
-    assert ran.status == 0, f"exit {ran.status}: {ran.out}{ran.err}"
-    return ran
+from tests.cli.conftest import Cluster
+from tests.cli.site import Chroma, pair_all, succeeded, wait_until
 
 
 # core/queries/alerts.py still calls Result.tuples(), deprecated by SQLAlchemy 2.1 (reported to
@@ -42,21 +25,12 @@ def test_a_filesystem_is_created_run_failed_over_and_removed_through_chroma(
 
     servers = sorted(cluster.network.ports)
     assert len(servers) == 8
-    hostlist = ",".join(cluster.address(name) for name in servers)
-    added = succeeded(chroma("server-add", hostlist, "--token", TOKEN))
-    assert added.out.count(": paired sim-") == 8
+    # Every server paired and linked; the agents' device reports become shared volumes, each
+    # seen by an HA pair.
+    volumes = pair_all(cluster, chroma)
     listed = succeeded(chroma("server-list", "--json")).json()
     assert sorted(row["label"] for row in listed) == servers
     assert all(row["paired"] for row in listed)
-    assert cluster.local.manager.wait_for_links(WAIT_S) == ()  # every link up
-
-    # The agents' device reports become shared volumes: each seen by an HA pair.
-    def shared_volumes() -> list[dict[str, Any]]:
-        volumes = succeeded(chroma("volume-list", "--json")).json()
-        shared = [v for v in volumes if v["primary_server"] and v["failover_servers"]]
-        return shared if len({v["primary_server"] for v in shared}) == 8 else []
-
-    volumes = wait_until(shared_volumes, "every server's volumes")
     metadata = sorted(
         (v for v in volumes if "mds" in v["primary_server"]),
         key=lambda v: (v["size_bytes"], v["id"]),
