@@ -226,9 +226,19 @@ def filter_10k_ms() -> float:
 
 def pan_1m_fps(seconds: float = 3.0) -> float:
     """A chart of one series of 1,000,000 points (a day at 10 s … years of samples), a tenth of
-    it in view, panned across in small steps, each step painted before the next."""
+    it in view, panned across in small steps, each step painted before the next. The viewport
+    counts its paints: a step that painted nothing would make the figure a lie, so it fails."""
     import numpy as np
+    from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QApplication
+
+    class PaintCounter(QObject):
+        painted = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.painted += 1
+            return False
 
     from chroma_desktop.charts.plot import TimeSeriesPlot
     from chroma_desktop.history import Series
@@ -245,6 +255,8 @@ def pan_1m_fps(seconds: float = 3.0) -> float:
     start = float(ts[0])
     plot.show_range(start, start + span)
     app.processEvents()
+    counter = PaintCounter()
+    plot.widget.viewport().installEventFilter(counter)
     frames = 0
     began = time.perf_counter()
     while time.perf_counter() - began < seconds:
@@ -256,6 +268,9 @@ def pan_1m_fps(seconds: float = 3.0) -> float:
         app.processEvents()
         frames += 1
     fps = frames / (time.perf_counter() - began)
+    plot.widget.viewport().removeEventFilter(counter)
+    if counter.painted < frames:
+        raise RuntimeError(f"the chart painted {counter.painted} times in {frames} pan steps")
     plot.close()
     plot.deleteLater()
     app.processEvents()

@@ -2,26 +2,73 @@
 and pan with the mouse; live (the range follows the newest data) or history (the range stays
 where the admin put it, and the data for it is asked for again at the plot's resolution).
 
-Layer: chroma_desktop. Thread: the GUI thread. Drawing stays cheap however long the series:
-pyqtgraph downsamples by peaks (spikes survive) to the pixels shown and clips to the view. The
-data itself comes from `chroma_desktop.history` off the GUI thread; the plot only shows it.
-No OpenGL (not available offscreen, and not needed at these sizes).
+Layer: chroma_desktop. Thread: the GUI thread. Drawing stays cheap however long the series,
+so panning a million points keeps well above 30 frames a second: pyqtgraph downsamples each
+line by peaks (spikes survive) to the pixels shown and clips it to the view; each band is
+rebuilt from the visible stretch, one bucket per pixel, whenever the range moves; lines are
+1-pixel cosmetic pens without antialiasing (wider pens take Qt's slow stroking path); and the
+grid is opaque lines under the data, not pyqtgraph's translucent ones over it. Colours follow
+the palette (light or dark). The data itself comes from `chroma_desktop.history` off the GUI
+thread; the plot only shows it. No OpenGL (not available offscreen, and not needed here).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from numpy.typing import NDArray
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainterPath, QPalette
+from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
 from chroma_desktop.history import Series
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 RANGE_SETTLE_MS = 300
 """After the admin zooms or pans, how long the range must stay put before data is asked for."""
+AXIS_INK: Final = 0.45
+"""How far the axes and their text lie from the background towards the text colour."""
+GRID_INK: Final = 0.09
+"""Same, for the grid: faint, but opaque (translucent lines across the view cost each frame)."""
+BAND_ALPHA: Final = 50
+
+
+def _mix(background: QColor, ink: QColor, amount: float) -> QColor:
+    """The opaque colour `amount` of the way from `background` to `ink`."""
+    return QColor.fromRgbF(
+        background.redF() + amount * (ink.redF() - background.redF()),
+        background.greenF() + amount * (ink.greenF() - background.greenF()),
+        background.blueF() + amount * (ink.blueF() - background.blueF()),
+    )
+
+
+def envelope(
+    x: NDArray[np.float64],
+    low: NDArray[np.float64],
+    high: NDArray[np.float64],
+    start: float,
+    end: float,
+    buckets: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The band's edges over [start, end] (and one sample beyond each end, so it reaches the
+    edges of the view) in at most `buckets` steps: the lowest low and the highest high of each
+    step, so no spike is lost. A sample with no value on either edge is a gap (NaN in both)."""
+    first = max(int(np.searchsorted(x, start, side="left")) - 1, 0)
+    last = min(int(np.searchsorted(x, end, side="right")) + 1, len(x))
+    x, low, high = x[first:last], low[first:last], high[first:last]
+    gap = ~(np.isfinite(low) & np.isfinite(high))
+    low, high = np.where(gap, np.nan, low), np.where(gap, np.nan, high)
+    if len(x) <= 2 * buckets:
+        return x, low, high
+    starts = np.arange(0, len(x), -(-len(x) // buckets))
+    ends = np.append(starts[1:], len(x)) - 1
+    # each step spans its first to its last sample, so the band reaches the ends of the view
+    steps = np.column_stack((x[starts], x[ends])).ravel()
+    lowest, highest = np.fmin.reduceat(low, starts), np.fmax.reduceat(high, starts)
+    return steps, np.repeat(lowest, 2), np.repeat(highest, 2)
 
 
 @dataclass(frozen=True)
@@ -43,13 +90,42 @@ WINDOWS = (
 )
 
 
+def band_path(
+    x: NDArray[np.float64], low: NDArray[np.float64], high: NDArray[np.float64]
+) -> QPainterPath:
+    """The band as one closed outline per stretch without gaps: along the high edge, back
+    along the low one."""
+    finite = np.isfinite(low) & np.isfinite(high)
+    bounds = np.flatnonzero(np.diff(np.concatenate(([0], finite.view(np.int8), [0]))))
+    xs, ys, joins = [], [], []
+    for first, end in zip(bounds[::2], bounds[1::2], strict=True):
+        xs += [x[first:end], x[first:end][::-1]]
+        ys += [high[first:end], low[first:end][::-1]]
+        join = np.ones(2 * (end - first), dtype=bool)
+        join[-1] = False  # the next stretch is a new outline
+        joins.append(join)
+    if not xs:
+        return QPainterPath()
+    path: QPainterPath = pg.arrayToQPath(
+        np.concatenate(xs), np.concatenate(ys), connect=np.concatenate(joins)
+    )
+    path.setFillRule(Qt.FillRule.WindingFill)
+    return path
+
+
+_NO_DATA = np.empty(0, dtype=np.float64)
+
+
 @dataclass
 class _Line:
     curve: pg.PlotDataItem
-    low: pg.PlotDataItem
-    high: pg.PlotDataItem
-    band: pg.FillBetweenItem
+    band: QGraphicsPathItem
+    """What is visible of the band, a bucket per pixel (`envelope`), rebuilt as the range
+    moves."""
     points: int = 0
+    x: NDArray[np.float64] = field(default_factory=lambda: _NO_DATA)
+    low: NDArray[np.float64] | None = None
+    high: NDArray[np.float64] | None = None
 
 
 class TimeSeriesPlot(QWidget):
@@ -66,10 +142,15 @@ class TimeSeriesPlot(QWidget):
         self._live = True
         self._lines: dict[str, _Line] = {}
         self.widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
-        self.widget.setBackground("w")
         self.item = self.widget.getPlotItem()
         self.item.setTitle(title)
-        self.item.showGrid(x=True, y=True, alpha=0.2)
+        self.item.showGrid(x=True, y=True)
+        for name in ("left", "bottom"):
+            axis = self.item.getAxis(name)
+            # Opaque grid lines (tick pen, set with the palette) for the major and minor ticks,
+            # drawn under the data: the axes go behind the view box (z -100).
+            axis.setStyle(tickAlpha=255, maxTickLevel=1)
+            axis.setZValue(-101)
         self.item.setLabel("left", units=unit or None)
         self.item.setDownsampling(auto=True, mode="peak")
         self.item.setClipToView(True)
@@ -79,6 +160,8 @@ class TimeSeriesPlot(QWidget):
         view.enableAutoRange(axis="y", enable=True)
         view.setAutoVisible(y=True)
         view.sigRangeChangedManually.connect(self._moved_by_hand)
+        view.sigXRangeChanged.connect(self._update_bands)
+        view.sigResized.connect(self._update_bands)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(RANGE_SETTLE_MS)
@@ -87,6 +170,7 @@ class TimeSeriesPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.widget)
         self.setMinimumHeight(180)
+        self._apply_palette()
 
     # --- what views call ------------------------------------------------------------------------
 
@@ -97,7 +181,7 @@ class TimeSeriesPlot(QWidget):
         self._settle.stop()
         legend = self.item.legend
         for name, line in self._lines.items():
-            for item in (line.curve, line.low, line.high, line.band):
+            for item in (line.curve, line.band):
                 self.item.removeItem(item)
             if legend is not None:
                 legend.removeItem(name)
@@ -122,16 +206,14 @@ class TimeSeriesPlot(QWidget):
         line = self._lines.get(name) or self._add_line(name)
         finite = np.isfinite(series.avg)
         line.points = int(np.count_nonzero(finite))
-        x = series.ts.astype(np.float64)
-        line.curve.setData(x, series.avg, connect="finite")
+        line.x = series.ts.astype(np.float64)
+        line.curve.setData(line.x, series.avg, connect="finite")
         if series.low is not None and series.high is not None and line.points:
-            line.low.setData(x, series.low, connect="finite")
-            line.high.setData(x, series.high, connect="finite")
-            line.band.setVisible(True)
+            line.low = np.asarray(series.low, dtype=np.float64)
+            line.high = np.asarray(series.high, dtype=np.float64)
         else:
-            line.low.setData([], [])
-            line.high.setData([], [])
-            line.band.setVisible(False)
+            line.low = line.high = None
+        self._update_band(line)
         self._show_state()
 
     def set_problem(self, text: str | None) -> None:
@@ -157,31 +239,80 @@ class TimeSeriesPlot(QWidget):
             return line.points if line is not None else 0
         return sum(line.points for line in self._lines.values())
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_palette()
+        super().changeEvent(event)
+
     # --- inside ---------------------------------------------------------------------------------
 
     _problem: str | None = None
+    _ink: QColor = QColor("#999999")
 
     def _add_line(self, name: str) -> _Line:
         colour = PALETTE[len(self._lines) % len(PALETTE)]
-        curve = self.item.plot([], [], pen=pg.mkPen(colour, width=1.5), name=name)
-        low = pg.PlotDataItem([], [], pen=pg.mkPen(None))
-        high = pg.PlotDataItem([], [], pen=pg.mkPen(None))
+        curve = self.item.plot(
+            [],
+            [],
+            pen=pg.mkPen(colour, width=1),
+            antialias=False,
+            name=name,
+            autoDownsampleFactor=1.0,
+        )
         band_colour = pg.mkColor(colour)
-        band_colour.setAlpha(50)
-        band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(band_colour))
-        for item in (low, high, band):
-            self.item.addItem(item)
+        band_colour.setAlpha(BAND_ALPHA)
+        band = QGraphicsPathItem()
+        band.setPen(pg.mkPen(None))
+        band.setBrush(pg.mkBrush(band_colour))
+        band.setZValue(-1)  # under its line
         band.setVisible(False)
-        line = self._lines[name] = _Line(curve, low, high, band)
+        self.item.addItem(band)
+        line = self._lines[name] = _Line(curve, band)
         return line
+
+    def _update_bands(self, *_args: object) -> None:
+        for line in self._lines.values():
+            self._update_band(line)
+
+    def _update_band(self, line: _Line) -> None:
+        """Redraw the band from its visible stretch, a bucket per pixel: drawing all of a long
+        series' band each frame would cost seconds, where its envelope costs a millisecond."""
+        if line.low is None or line.high is None:
+            if line.band.isVisible():
+                line.band.setVisible(False)
+                line.band.setPath(QPainterPath())
+            return
+        (start, end), _ = self.item.getViewBox().viewRange()
+        x, low, high = envelope(line.x, line.low, line.high, start, end, self.pixel_width())
+        line.band.setPath(band_path(x, low, high))
+        line.band.setVisible(True)
+
+    def _apply_palette(self) -> None:
+        """Background, axes, title, legend and grid from the palette: a faint opaque grid
+        and mid-tone axes on the view's base colour, in light and dark themes alike."""
+        palette = self.palette()
+        background = palette.color(QPalette.ColorRole.Base)
+        ink = palette.color(QPalette.ColorRole.Text)
+        self._ink = _mix(background, ink, AXIS_INK)
+        grid = _mix(background, ink, GRID_INK)
+        self.widget.setBackground(background)
+        for name in ("left", "bottom"):
+            axis = self.item.getAxis(name)
+            axis.setPen(self._ink)
+            axis.setTextPen(self._ink)
+            axis.setTickPen(pg.mkPen(grid, width=1))
+        if self.item.legend is not None:
+            self.item.legend.setLabelTextColor(self._ink)
+        self.item.setTitle(self.item.titleLabel.text, color=self._ink)
 
     def _show_state(self) -> None:
         if self._problem:
-            self.item.setTitle(f"{self.title} — {self._problem}")
+            text = f"{self.title} — {self._problem}"
         elif not self.point_count():
-            self.item.setTitle(f"{self.title} — no data yet")
+            text = f"{self.title} — no data yet"
         else:
-            self.item.setTitle(self.title)
+            text = self.title
+        self.item.setTitle(text, color=self._ink)
 
     def _moved_by_hand(self, _axes: object) -> None:
         self.set_live(False)

@@ -8,15 +8,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPalette, QWheelEvent
+from PySide6.QtWidgets import QApplication, QGraphicsPathItem
 
 from chroma_desktop.bridge import Bridge
 from chroma_desktop.charts.balance import CELL_PX, GAP_PX, fill_colour
+from chroma_desktop.charts.plot import TimeSeriesPlot
 from chroma_desktop.failures import Failure
-from chroma_desktop.history import History, ObjectKind, Subject, SubjectKind
+from chroma_desktop.history import History, ObjectKind, Series, Subject, SubjectKind
 from chroma_desktop.views.base import AppContext
 from chroma_desktop.views.charts import ChartsView
 from stats.store import StatsStore
@@ -151,3 +153,61 @@ def test_fill_colours_run_from_green_through_amber_to_red() -> None:
     assert fill_colour(1.0).name() == fill_colour(1.7).name() == "#c62828"
     assert fill_colour(math.nan).name() == "#c8c8c8"
     assert fill_colour(0.3).greenF() > fill_colour(0.9).greenF()
+
+
+def test_a_million_point_line_and_its_band_draw_a_bucket_per_pixel_and_spikes_survive_a_pan(
+    qtbot: Any, qt_leak_check: None
+) -> None:
+    n = 1_000_000
+    ts = 1_700_000_000 + np.arange(n, dtype=np.int64) * 10
+    avg = np.cumsum(np.random.default_rng(1).normal(size=n))
+    low, high = avg - 1.0, avg + 1.0
+    spike = n // 2 + 1234
+    high[spike] = avg.max() + 1000.0  # one sample's maximum, far above the rest
+    plot = TimeSeriesPlot("walk")
+    qtbot.addWidget(plot)
+    plot.resize(1000, 300)
+    plot.show()
+    plot.set_series("walk", Series(ts, avg, low, high, 10))
+    (curve,) = plot.item.listDataItems()
+    (band,) = [i for i in plot.item.items if isinstance(i, QGraphicsPathItem)]
+    pixels = plot.pixel_width()
+    span = float(ts[-1] - ts[0]) / 10
+
+    def drawn(start: float) -> tuple[Any, QRectF]:
+        plot.show_range(start, start + span)
+        plot.widget.viewport().repaint()
+        x, _ = curve.curve.getData()
+        return x, band.boundingRect()
+
+    x, outline = drawn(float(ts[0]))
+    assert pixels <= len(x) <= 4 * pixels  # 100,000 samples in view, a few per pixel drawn
+    assert band.path().elementCount() <= 5 * pixels
+    assert outline.left() <= ts[0] and outline.right() >= ts[0] + span  # the whole view
+    assert outline.width() < 2 * span  # and not the whole series
+    assert outline.bottom() < high[spike]  # the spike is not in this view
+
+    start = float(ts[spike]) - span / 2
+    x, outline = drawn(start)
+    pixel = span / pixels
+    assert x[0] <= start + pixel and x[-1] >= start + span - pixel  # the line spans the view
+    assert outline.bottom() == pytest.approx(high[spike])  # the band followed, its spike kept
+    view = plot.item.getViewBox()
+    qtbot.waitUntil(lambda: view.viewRange()[1][1] >= high[spike], timeout=WAIT_MS)  # shown
+
+
+def test_a_chart_takes_its_colours_from_a_dark_palette(qtbot: Any, qt_leak_check: None) -> None:
+    plot = TimeSeriesPlot("CPU", "%")
+    qtbot.addWidget(plot)
+    plot.resize(600, 300)
+    plot.show()
+    dark = QPalette()
+    dark.setColor(QPalette.ColorRole.Base, QColor("#202020"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#f0f0f0"))
+    plot.setPalette(dark)  # as when the desktop switches to a dark theme
+
+    assert plot.widget.grab().toImage().pixelColor(2, 2).name() == "#202020"  # not a white box
+    axis = plot.item.getAxis("left")
+    text, grid = axis.textPen().color(), axis.tickPen().color()
+    assert text.lightness() > 100  # readable on the dark background
+    assert 0x20 < grid.lightness() < text.lightness()  # a faint grid, lighter than the ground
