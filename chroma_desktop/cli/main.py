@@ -268,7 +268,7 @@ def server_add(context: Context) -> int:
             failed += not report["passed"]
             paired.append(report)
             if not options.json:
-                _print_preflight(report, context.out)
+                _print_preflight(report, context.out, every=True)
             continue
         try:
             host = context.client.post("host/", {**body, "force": options.force})
@@ -296,14 +296,16 @@ def server_add(context: Context) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _print_preflight(report: dict[str, Any] | None, out: TextIO) -> None:
-    """A server's pre-flight checks: a line for the whole, then one per check."""
+def _print_preflight(report: dict[str, Any] | None, out: TextIO, *, every: bool = False) -> None:
+    """A server's pre-flight checks: a line for the whole, then one per check that did not
+    pass (`every`: one per check), so pairing sixteen good servers stays readable."""
     if not report:
         return
     name = f" ({report['server_name']})" if report.get("server_name") else ""
     print(f"{report['address']}{name}: {report['summary']}", file=out)
     for check in report["checks"]:
-        print(f"  {check['status']:<5} {check['title']}: {check['message']}", file=out)
+        if every or check["status"] != "pass":
+            print(f"  {check['status']:<5} {check['title']}: {check['message']}", file=out)
 
 
 @command("server-list", "list the managed servers", _listing("state", "role"))

@@ -34,6 +34,8 @@ def test_server_add_shows_the_checks_and_refuses_a_failing_server_until_forced(
     assert added.status == 1
     assert f"{good}: paired sim-mds1" in added.out
     assert f"{good} (sim-mds1): checks passed with warnings: agent version" in added.out
+    assert "  warn  Agent version: " in added.out
+    assert "  pass  " not in added.out  # when pairing, only what did not pass is spelled out
     assert "  fail  Clock: sim-oss1's clock is 15 min ahead" in added.err
     assert f"{skewed}: not paired: checks failed: clock; --force pairs it anyway" in added.err
     assert "Traceback" not in added.err
