@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, selectinload
 from chroma_desktop.api.schema import ApiError, Field, bad_input, jsonable
 from core.models import (
     Filesystem,
-    Host,
     Job,
     LNetConfiguration,
     Nid,
@@ -33,6 +32,7 @@ from core.queries.commands import command_detail, job_steps, list_commands
 from core.queries.confparams import conf_param_sheet
 from core.queries.events import list_events
 from core.queries.filesystems import filesystem_rows, target_rows
+from core.queries.hosts import live_hosts
 from core.queries.volumes import list_volumes
 from core.records import host_record
 
@@ -95,9 +95,8 @@ def _now() -> datetime:
 
 
 def _host_rows(session: Session, query: Mapping[str, str]) -> list[Row]:
-    hosts = session.scalars(select(Host).where(Host.deleted_at.is_(None)).order_by(Host.address))
     rows = []
-    for host in hosts:
+    for host in live_hosts(session):
         record = jsonable(host_record(host))
         record["role"] = sorted(
             {m.target.kind.value for m in host.target_mounts if m.target.is_live}

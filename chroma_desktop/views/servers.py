@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QVBoxLayout,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agentlink.connector import LinkEvent, LinkState
@@ -30,7 +29,7 @@ from chroma_desktop.itemmodels.records import Column, RecordFilterProxy, RecordT
 from chroma_desktop.views.base import AppContext, LiveView, hide_when_read_only
 from chroma_desktop.widgets.actions import ObjectActions
 from chroma_desktop.widgets.tables import filter_box, record_table
-from core.models import Host
+from core.queries.hosts import live_hosts
 from core.queries.text import when_text
 from core.records import HostRecord, host_record
 from core.scheduler import ObjectChanged
@@ -153,10 +152,7 @@ class ServersView(LiveView):
         return isinstance(event, PluginOutcome)
 
     def fetch(self, session: Session) -> list[HostRecord]:
-        hosts = session.scalars(
-            select(Host).where(Host.deleted_at.is_(None)).order_by(Host.address)
-        )
-        return [host_record(host) for host in hosts]
+        return [host_record(host) for host in live_hosts(session)]
 
     def show_data(self, data: list[HostRecord]) -> None:
         self.model.set_rows(data)
