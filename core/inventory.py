@@ -38,7 +38,6 @@ from core.validation import (
     target_name,
     validate_fsname,
     validate_inode_options,
-    validate_pool_name,
     validate_target_index,
 )
 
@@ -390,33 +389,3 @@ def current_conf_params(
     else:
         query = query.where(ConfParam.target_id == subject.id)
     return {row.key: row.value for row in session.scalars(query)}
-
-
-def create_ost_pool(session: Session, filesystem: Filesystem, name: str) -> OstPool:
-    validate_pool_name(name)
-    if any(pool.name == name and pool.is_live for pool in filesystem.pools):
-        raise ConflictError(f"{filesystem.name} already has a pool named {name}.")
-    pool = OstPool(filesystem=filesystem, name=name)
-    session.add(pool)
-    session.flush()
-    return pool
-
-
-def add_pool_osts(pool: OstPool, osts: Sequence[Target]) -> None:
-    for ost in osts:
-        if ost.kind != TargetKind.OST or ost.filesystem_id != pool.filesystem_id or not ost.is_live:
-            raise ValidationError(
-                "pool member",
-                ost.name,
-                f"a pool of {pool.filesystem.name} holds only that filesystem's live OSTs",
-            )
-        if ost in pool.osts:
-            raise ConflictError(f"{ost.name} is already in pool {pool.name}.")
-        pool.osts.append(ost)
-
-
-def remove_pool_osts(pool: OstPool, osts: Sequence[Target]) -> None:
-    for ost in osts:
-        if ost not in pool.osts:
-            raise ConflictError(f"{ost.name} is not in pool {pool.name}.")
-        pool.osts.remove(ost)

@@ -278,26 +278,6 @@ def test_conf_params_are_versioned_and_the_newest_wins(database: Database):
         assert filesystem.mgs.conf_param_version == 4, "a refused batch saves nothing"
 
 
-def test_ost_pools_hold_only_their_filesystems_osts(database: Database):
-    with database.session() as session:
-        cluster = build_small_cluster(session)
-        filesystem = make_fs(session, cluster)
-        osts = filesystem.live_targets(TargetKind.OST)
-        pool = inventory.create_ost_pool(session, filesystem, "fast")
-        inventory.add_pool_osts(pool, osts)
-        with pytest.raises(ConflictError, match="already in pool fast"):
-            inventory.add_pool_osts(pool, osts[:1])
-        with pytest.raises(ValidationError, match="pool member"):
-            inventory.add_pool_osts(pool, filesystem.live_targets(TargetKind.MDT))
-        with pytest.raises(ConflictError, match="already has a pool named fast"):
-            inventory.create_ost_pool(session, filesystem, "fast")
-        inventory.remove_pool_osts(pool, osts[:1])
-        pool_id = pool.id
-    with database.session() as session:
-        stored = session.get(type(pool), pool_id)
-        assert [t.name for t in stored.osts] == ["fs1-OST0001"]
-
-
 def test_audit_trail_records_who_changed_what(database: Database):
     with database.session(actor="alice") as session:
         host_id = inventory.add_host(session, "oss1.lab").id
