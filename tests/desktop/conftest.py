@@ -142,6 +142,11 @@ def qt_leak_check(qapp: Any) -> Iterator[None]:
     yield
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
+    # The test's closed windows are garbage now: collect them here, on the GUI thread. Left to
+    # Python's automatic collection, they could be collected on another thread of a later test,
+    # and PySide then deletes their C++ side from inside that test's event loop, which once
+    # deadlocked on a Qt mutex (a MainWindow's menus, deleted from a QTimer's slot).
+    gc.collect()
     left = [
         w
         for w in QApplication.topLevelWidgets()

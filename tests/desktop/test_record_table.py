@@ -68,3 +68,54 @@ def test_filtering_keeps_rows_holding_every_word_in_any_column(qapp: Any) -> Non
     assert names(proxy) == ["fs1-OST0000", "fs2-OST0000"]
     proxy.set_filter_text("")
     assert proxy.rowCount() == 3
+
+
+def test_a_painted_table_shows_each_cells_colour_and_numbers_on_the_right(
+    qtbot: Any, qt_leak_check: None
+) -> None:
+    # What the screen draws (the view asks the proxy for whole cells at once), not data().
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QTableView
+
+    model: RecordTableModel[Row] = RecordTableModel(
+        [
+            Column("Name", lambda r: r.name, colour=lambda r: "#ff0000" if r.id == 2 else None),
+            Column("Size", lambda r: "8888888", numeric=True),
+        ],
+        key=lambda r: r.id,
+    )
+    proxy = RecordFilterProxy(model)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.setColumnWidth(0, 200)
+    view.setColumnWidth(1, 400)
+    view.resize(700, 200)
+    model.set_rows([Row(1, "WWWWWWWW", 1), Row(2, "WWWWWWWW", 2)])
+    view.show()
+    qtbot.waitExposed(view)
+    image = view.viewport().grab().toImage()
+
+    def inked(left: int, right: int, row: int) -> list[int]:
+        """The x of every dark or red pixel in that stretch of `row`'s cells."""
+        top = view.rowViewportPosition(row)
+        xs = []
+        for y in range(top, top + view.rowHeight(row)):
+            for x in range(left, right):
+                colour = QColor(image.pixel(x, y))
+                if colour.red() > 150 > colour.green() or colour.lightness() < 100:
+                    xs.append(x)
+        return xs
+
+    def red(row: int) -> bool:
+        top = view.rowViewportPosition(row)
+        return any(
+            QColor(image.pixel(x, y)).red() > 150 > QColor(image.pixel(x, y)).green()
+            for y in range(top, top + view.rowHeight(row))
+            for x in range(0, 200)
+        )
+
+    assert red(1) and not red(0)  # the failed row's name is drawn in its colour
+    size = inked(200, 600, 0)
+    assert size and min(size) > 400  # numbers hug the right edge of their 400-pixel column
+    view.close()
