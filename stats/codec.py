@@ -15,10 +15,14 @@ as one frame, which turns the planes of zeros that slowly changing series leave 
 nothing. Planes zstd cannot shrink by 2% (noisy floats' random low bytes) are kept as they are,
 which costs no decompression to read. Every bit pattern survives: NaN payloads, infinities, -0.0.
 
-Reading is batched: `decode_chunks` decompresses each chunk of a query (one zstd call each) and
-undoes the transforms of all chunks of one layout (rows and transforms: usually all of a query's
-chunks of one tier) with a handful of NumPy operations on one 3-D array, so a chart that touches
-thirty chunks pays for thirty decompressions, not for thirty rounds of array bookkeeping.
+Reading is batched: `decode_joined` decompresses each chunk of a query (one zstd call each; none
+for planes kept as they are) and undoes the transforms of all chunks of one layout (rows and
+transforms: usually all of a query's chunks of one tier) with a handful of NumPy operations a
+column, writing each column's values of all the chunks end to end straight into one array, the
+array a chart reads; chunks of one size whose planes are kept as they are (a noisy gauge's hours
+or days) are read as one byte array with no work a chunk. A chart that touches thirty chunks so
+pays neither thirty rounds of array bookkeeping nor a join. `decode_chunks` gives the same
+values chunk by chunk (views of those arrays).
 
 Blob layout (format 3): a byte of column count k, a little-endian uint32 of the row count n, a
 byte of byte-plane count p (0-8; plus 0x80 when the planes are stored as they are), one transform
@@ -275,42 +279,150 @@ def _layout(header: bytes, ncols: int) -> _Layout:
 
 def decode_chunks(blobs: Sequence[bytes], ncols: int) -> list[list[Column]]:
     """Decode chunks of `ncols` columns each: per chunk, its columns (int64 or float64 as they
-    were stored). Chunks of the same layout (rows and transforms: most chunks of a query) are
-    decoded together as one array. The arrays of one call share memory; copy one to keep it on
-    its own."""
+    were stored). The arrays of chunks of one layout are views of one array each: copy one to
+    keep it on its own."""
+    out: list[list[Column]] = [[]] * len(blobs)
+    for members, n, cols in _decode_groups(blobs, ncols):
+        for j, i in enumerate(members):
+            out[i] = [c[j * n : (j + 1) * n] for c in cols]
+    return out
+
+
+def decode_joined(blobs: Sequence[bytes], ncols: int) -> tuple[list[Column], list[int]]:
+    """Decode chunks of `ncols` columns each and lay them end to end: each column's values of
+    all the chunks in the order of `blobs` (one contiguous array; a column must be of one kind,
+    int64 or float64, in every chunk), and each chunk's row count. Chunks of the same layout
+    (rows and transforms: most chunks of a query) are decoded together straight into those
+    arrays; only a mix of layouts costs a join."""
+    groups = _decode_groups(blobs, ncols)
+    if len(groups) == 1:
+        members, n, cols = groups[0]
+        return cols, [n] * len(members)
+    if not groups:
+        return [np.empty(0, dtype=np.int64) for _ in range(ncols)], []
+    rows = [0] * len(blobs)
+    pieces: list[tuple[int, list[Column], int]] = []  # (chunk, its group's columns, offset)
+    for members, n, cols in groups:
+        for j, i in enumerate(members):
+            rows[i] = n
+            pieces.append((i, cols, j * n))
+    pieces.sort(key=lambda piece: piece[0])
+    joined: list[Column] = []
+    for c in range(ncols):
+        parts = [cols[c][at : at + rows[i]] for i, cols, at in pieces]
+        joined.append(np.concatenate(parts))  # type: ignore[arg-type]
+    return joined, rows
+
+
+def _decode_groups(blobs: Sequence[bytes], ncols: int) -> list[tuple[list[int], int, list[Column]]]:
+    """The chunks grouped by layout, each group decoded: (its chunks' indices, rows a chunk,
+    each column's values of those chunks end to end)."""
     start = _HEADER.size + ncols
+    if blobs and len(blobs[0]) >= start and len(set(map(len, blobs))) == 1:
+        # chunks of one size (a tier's full days, a series' full hours) most often share their
+        # header too: compared all at once, and read as one array
+        whole = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
+        same = whole[:, :start] == whole[0, :start]
+        same[:, _PLANES_AT] = True  # chunks may differ in their byte planes
+        if bool(same.all()):
+            first = blobs[0]
+            layout = _layout(first[:_PLANES_AT] + first[_PLANES_AT + 1 : start], ncols)
+            return [(list(range(len(blobs))), layout.n, _decode_group(layout, blobs, whole))]
     groups: dict[bytes, list[int]] = {}
     for i, blob in enumerate(blobs):
         if len(blob) < start:
             raise StatsCorruptError("a stored chunk is shorter than its header")
         groups.setdefault(blob[:_PLANES_AT] + blob[_PLANES_AT + 1 : start], []).append(i)
-    out: list[list[Column]] = [[]] * len(blobs)
+    out = []
     for header, members in groups.items():
         layout = _layout(header, ncols)
-        for i, cols in zip(
-            members, _decode_group(layout, [blobs[i] for i in members]), strict=True
-        ):
-            out[i] = cols
+        chunks = blobs if len(members) == len(blobs) else [blobs[i] for i in members]
+        out.append((members, layout.n, _decode_group(layout, chunks)))
     return out
 
 
-def _decode_group(layout: _Layout, blobs: list[bytes]) -> list[list[Column]]:
-    """Chunks of one layout: G chunks, each F framed columns and some lines of n values."""
+def _decode_group(
+    layout: _Layout, blobs: Sequence[bytes], whole: npt.NDArray[np.uint8] | None = None
+) -> list[Column]:
+    """Chunks of one layout (G chunks, each F framed columns and some lines of n values) as
+    each column's G * n values end to end. Memory written for the first time costs more than
+    the arithmetic (a page fault a page), so each column is built in place in its final array
+    and no temporary the size of the data is made. `whole`: the chunks already as one
+    (chunks x bytes) array, when they are all of one size."""
     g, n = len(blobs), layout.n
     start = _HEADER.size + len(layout.codes)
     at = start + 8 * layout.words
     f = len(layout.framed)
-    flags = [blob[_PLANES_AT] if f else 0 for blob in blobs]
+    fast = _same_stored_planes(blobs, at, f * n, whole)
+    if fast is not None:  # the usual case: noisy values' planes, as many in every chunk
+        words, big = fast[:, start:at].view("<i8"), fast[:, at:].reshape(g, -1, f, n)
+    else:
+        words, big = _split(blobs, start, at, f, n)
+    words = words.astype(np.int64).reshape(g, layout.words)
+    framed = _unplane(big, f, n) if f else []
+    for k, (column, signs) in enumerate(framed):
+        _undo_deltas(column, signs, layout, words, k)
+    steps = np.arange(n, dtype=np.int64)
+    cols: list[Column] = []
+    for code, (is_line, k) in zip(layout.codes, layout.slots, strict=True):
+        kind = code & 7
+        if is_line:
+            ints = np.empty((g, n), dtype=np.int64)
+            step = words[:, k + 1]
+            if bool((step == step[0]).all()):  # one step (labels, full buckets' counts)
+                np.add(words[:, k, None], steps * step[0], out=ints)
+            else:
+                np.multiply(step[:, None], steps, out=ints)
+                ints += words[:, k, None]
+        else:
+            ints = framed[k][0]
+        flat = ints.reshape(g * n)
+        if not _IS_FLOAT[kind]:
+            cols.append(flat)
+        elif _IS_WHOLE[kind]:
+            cols.append(flat.astype(np.float64))
+        else:
+            cols.append(flat.view(np.float64))
+    return cols
+
+
+def _same_stored_planes(
+    blobs: Sequence[bytes], at: int, width: int, whole: npt.NDArray[np.uint8] | None
+) -> npt.NDArray[np.uint8] | None:
+    """The chunks as one (chunks x bytes) array when each stores the same number of planes as
+    they are (no zstd frame) and has the size that says: header and planes are then read as
+    views of it, with no work a chunk. None otherwise."""
+    size = len(blobs[0])
+    if not width or (whole is None and len(set(map(len, blobs))) != 1):
+        return None
+    if whole is None:
+        whole = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), size)
+    flag = int(whole[0, _PLANES_AT])
+    planes = flag & ~STORED
+    if not flag & STORED or not 0 < planes <= 8 or size != at + planes * width:
+        return None
+    if not bool((whole[:, _PLANES_AT] == flag).all()):
+        return None
+    return whole
+
+
+def _split(
+    blobs: Sequence[bytes], start: int, at: int, f: int, n: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """The header words (chunks x words) and byte planes (chunks x planes x F x n, the planes a
+    chunk left out zero) of chunks of one layout, each checked and decompressed on its own."""
+    g = len(blobs)
+    flags = [blob[_PLANES_AT] for blob in blobs] if f else [0] * g
     planes = [flag & ~STORED for flag in flags]
-    if max(planes) > 8:
+    if max(planes, default=0) > 8:
         raise StatsCorruptError("a stored chunk names more than eight byte planes")
-    bodies = []
+    bodies: list[bytes | memoryview] = []
     for blob, p, flag in zip(blobs, planes, flags, strict=True):
         size = p * f * n
         if size and flag & STORED:
             if len(blob) != at + size:
                 raise StatsCorruptError("a stored chunk's size does not match its header")
-            bodies.append(blob[at:])
+            bodies.append(memoryview(blob)[at:])
         elif size:
             try:
                 body = _decompressor.decompress(memoryview(blob)[at:], max_output_size=size)
@@ -321,69 +433,54 @@ def _decode_group(layout: _Layout, blobs: list[bytes]) -> list[list[Column]]:
             bodies.append(body)
         elif len(blob) != at:
             raise StatsCorruptError("a stored chunk's size does not match its header")
-    words = np.frombuffer(b"".join(b[start:at] for b in blobs), dtype="<i8")
-    if words.size != g * layout.words:
+    words = np.frombuffer(b"".join([memoryview(b)[start:at] for b in blobs]), dtype="<i8")
+    if words.size * 8 != g * (at - start):
         raise StatsCorruptError("a stored chunk is shorter than its header")
-    words = words.astype(np.int64).reshape(g, layout.words)
-    framed: I64 | None = None
-    if f:
-        framed = _unplane(bodies, planes, f * n).view(np.int64).reshape(g, f, n)
-        _undo_deltas(framed, layout, words)
-    steps = np.arange(n, dtype=np.int64)
-    per_column: list[list[Column]] = []
-    for code, (is_line, k) in zip(layout.codes, layout.slots, strict=True):
-        kind = code & 7
-        if is_line:
-            ints2 = words[:, k + 1, None] * steps + words[:, k, None]
-        else:
-            assert framed is not None
-            ints2 = framed[:, k]
-        if not _IS_FLOAT[kind]:
-            per_column.append(list(ints2))
-        elif _IS_WHOLE[kind]:
-            per_column.append(list(ints2.astype(np.float64)))
-        else:
-            per_column.append(list(ints2.view(np.float64)))
-    return [list(cols) for cols in zip(*per_column, strict=True)]
-
-
-def _undo_deltas(framed: I64, layout: _Layout, words: I64) -> None:
-    """Zigzag and running sums (twice for a delta-of-delta) undone in place over `framed`
-    (chunks x columns x rows), starting from the first values in the header `words`."""
-    u = framed.view(np.uint64)
-    low = u & np.uint64(1)
-    u >>= np.uint64(1)
-    u ^= np.uint64(0) - low
-    heads = np.array(layout.head_words)
-    framed[:, :, 0] = words[:, heads]
-    dod = np.array(layout.dod)
-    if dod.any():
-        framed[:, dod, 1] = words[:, heads[dod] + 1]
-    np.cumsum(framed, axis=2, out=framed)
-    if dod.all():
-        np.cumsum(framed, axis=2, out=framed)
-    elif dod.any():
-        framed[:, dod] = np.cumsum(framed[:, dod], axis=2)
-
-
-def _unplane(bodies: list[bytes], planes: list[int], width: int) -> U64:
-    """Byte planes back to unsigned integers: per chunk, `planes` planes (the low byte first,
-    those left out are zero) of `width` values."""
-    g, p = len(planes), max(planes)
-    if not p:
-        return np.zeros(g * width, dtype=np.uint64)
+    p = max(planes, default=0)
+    if not p or not f or not n:
+        return words, np.zeros((g, 0, f, n), dtype=np.uint8)
     if min(planes) == p:
-        big = np.frombuffer(b"".join(bodies), dtype=np.uint8).reshape(g, p, width)
-    else:  # chunks of a busy hour and of an idle one: pad the idle one's missing planes
-        big = np.zeros((g, p, width), dtype=np.uint8)
-        full = iter(bodies)
-        for i, chunk_planes in enumerate(planes):
-            if chunk_planes:
-                big[i, :chunk_planes] = np.frombuffer(next(full), np.uint8).reshape(-1, width)
-    out = (np.zeros if p < 8 else np.empty)((g, width, 8), dtype=np.uint8)
-    for b in range(p):  # strided copies beat one transposing copy
-        out[:, :, b] = big[:, b]
-    return out.view(np.uint64).ravel()
+        return words, np.frombuffer(b"".join(bodies), dtype=np.uint8).reshape(g, p, f, n)
+    # chunks of a busy hour and of an idle one: pad the idle one's missing planes
+    big = np.zeros((g, p, f, n), dtype=np.uint8)
+    full = iter(bodies)
+    for i, chunk_planes in enumerate(planes):
+        if chunk_planes:
+            big[i, :chunk_planes] = np.frombuffer(next(full), np.uint8).reshape(-1, f, n)
+    return words, big
+
+
+def _undo_deltas(
+    column: I64, signs: npt.NDArray[np.uint8], layout: _Layout, words: I64, k: int
+) -> None:
+    """Zigzag and running sums (twice for a delta-of-delta) undone in place over the k-th
+    framed column (chunks x rows), starting from the first values in the header `words`.
+    `signs` are the column's low bytes (its lowest byte plane), overwritten."""
+    # zigzag: x = (u >> 1) ^ -(u & 1), the sign taken a byte a value to keep the temporary small
+    np.bitwise_and(signs, 1, out=signs)
+    sign = np.negative(signs.view(np.int8), out=signs.view(np.int8))
+    column.view(np.uint64).__irshift__(np.uint64(1))
+    np.bitwise_xor(column, sign, out=column)
+    head = layout.head_words[k]
+    column[:, 0] = words[:, head]
+    if layout.dod[k]:
+        column[:, 1] = words[:, head + 1]
+        np.add.accumulate(column, axis=1, out=column)
+    np.add.accumulate(column, axis=1, out=column)
+
+
+def _unplane(big: npt.NDArray[np.uint8], f: int, n: int) -> list[tuple[I64, npt.NDArray[np.uint8]]]:
+    """Byte planes (chunks x planes x F x n, the low byte first, those left out zero) back to
+    integers: per framed column, a (chunks x n) array of its own and a copy of its low bytes."""
+    g, p = big.shape[:2]
+    out = []
+    for k in range(f):
+        column = (np.zeros if p < 8 else np.empty)((g, n, 8), dtype=np.uint8)
+        for b in range(p):  # strided copies beat one transposing copy
+            column[:, :, b] = big[:, b, k]
+        low = big[:, 0, k].copy() if p else np.zeros((g, n), dtype=np.uint8)
+        out.append((column.view(np.int64).reshape(g, n), low))
+    return out
 
 
 def _code_table(members: frozenset[Transform] | frozenset[int]) -> npt.NDArray[np.bool_]:

@@ -111,12 +111,13 @@ def series_rates(ts: I64, val: F64, prev_ts: int | None, prev_val: float, heartb
     return counter_rates(p_ts, p_val, ts, val, heartbeat)
 
 
-def _buckets(t: I64, step: int) -> tuple[I64, I64]:
-    """Where each bucket of `step` s starts among times `t` (sorted), and the buckets' labels."""
+def _buckets(t: I64, step: int, even: bool = False) -> tuple[I64, I64]:
+    """Where each bucket of `step` s starts among times `t` (sorted), and the buckets' labels.
+    `even`: the caller knows the times are evenly spaced (spares checking every one)."""
     n = t.size
     if n > 1:
         every = int(t[1] - t[0])
-        if every > 0 and step % every == 0 and bool((t[1:] - t[:-1] == every).all()):
+        if every > 0 and step % every == 0 and (even or bool((t[1:] - t[:-1] == every).all())):
             # evenly spaced (reports every 10 s, rows of a tier without gaps): no per-time work
             first = -(-int(t[0]) // step) * step
             starts = np.arange((first - int(t[0])) // every + 1 - step // every, n, step // every)
@@ -135,7 +136,9 @@ def rollup_samples(ts: I64, val: F64, step: int) -> Rows:
     if not ts.size:
         return Rows.empty()
     starts, labels = _buckets(ts, step)
-    counts = np.diff(np.append(starts, ts.size)).astype(np.int64)
+    counts = np.empty(starts.size, dtype=np.int64)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1] = ts.size - starts[-1]
     return Rows(
         labels,
         np.add.reduceat(val, starts),
@@ -145,11 +148,16 @@ def rollup_samples(ts: I64, val: F64, step: int) -> Rows:
     )
 
 
-def rollup_rows(rows: Rows, step: int) -> Rows:
-    """Combine rows of a finer tier into rows of `step` seconds (exact for sum, count, min, max)."""
+def rollup_rows(rows: Rows, step: int, tier_step: int = 0) -> Rows:
+    """Combine rows of a finer tier into rows of `step` seconds (exact for sum, count, min, max).
+
+    `tier_step`: the rows are a tier's of that step (labels on its multiples, increasing), which
+    makes them evenly spaced when they span len - 1 steps: no gap to look for row by row."""
     if not len(rows):
         return rows
-    starts, labels = _buckets(rows.labels, step)
+    labels = rows.labels
+    even = bool(tier_step) and int(labels[-1] - labels[0]) == tier_step * (labels.size - 1)
+    starts, labels = _buckets(labels, step, even)
     return Rows(
         labels,
         np.add.reduceat(rows.sum, starts),

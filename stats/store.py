@@ -15,11 +15,14 @@ rewritten; a tier configured `stored=False` (redundant where the tier below is k
 rolled up from the tier below when asked for; a tier configured `keeps_min_max=False` keeps
 averages only (sum and count), as an rrdtool AVERAGE archive does. A query reads the finest data
 it needs: tier chunks up to where that tier is built, then the tier below for the rest (rolled
-straight to the chart's buckets), down to the in-memory buffer;
-the chunks one query needs from a tier are decoded together (stats.codec.decode_chunks) and kept
-in a bounded cache of decoded chunks (`cache_bytes`; rollup builds bypass it). Retention and the
-size budget delete whole segment files, finest tier first, never data a coarser tier has not
-been built from yet.
+straight to the chart's buckets), down to the in-memory buffer; the chunks one query needs from
+a tier are decoded together, each column end to end in one array (stats.codec.decode_joined),
+and kept in a bounded cache of decoded chunks (`cache_bytes`; rollup builds bypass it;
+`drop_cache` empties it): a chart whose chunks are all cached in one batch, or all missing,
+reads its columns with no join. Rows of a stored tier are evenly spaced when they span as many
+steps as they have rows, which spares rolling them up a check a row. Retention and the size
+budget delete whole segment files, finest tier first, never data a coarser tier has not been
+built from yet.
 
 On disk, under the store's folder: `catalogue.sqlite` (series, segments, chunks, checkpoint
 state), `seg/<id>.seg` (chunks as stats.codec.encode_chunk writes them), `wal/<n>.log`
@@ -75,6 +78,8 @@ _ROW_KINDS: Final = (
     codec.Kind.FLOAT,
 )
 ChunkRef = tuple[int, int, int]  # segment id, offset, length
+# a cached chunk: the columns of the batch it was decoded in, its first row there, its rows
+_Cached = tuple[list[codec.Column], int, int]
 
 
 class SeriesKind(Enum):
@@ -309,7 +314,7 @@ class StatsStore:
         self._buf_ts = np.zeros((size, 0), dtype=np.int64)
         self._buf_v = np.zeros((size, 0))
         self._fds: dict[int, int] = {}  # segment files kept open for reading
-        self._cache: OrderedDict[tuple[int, int], list[codec.Column]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int], _Cached] = OrderedDict()
         self._cache_used = 0
         self._cache_reads = True  # off while building rollups: their reads are used once
         self._state = _State(built=[NO_TIME] * len(self._tiers))
@@ -880,41 +885,74 @@ class StatsStore:
             if fd is not None:
                 os.close(fd)
             self._segment_path(s).unlink(missing_ok=True)
-        for key in [k for k in self._cache if k[0] in set(seg_ids)]:
-            self._cache_used -= sum(a.nbytes for a in self._cache.pop(key))
+        gone = set(seg_ids)
+        for key in [k for k in self._cache if k[0] in gone]:
+            self._forget(key)
 
     # -- reading ----------------------------------------------------------------------------------
-    def _chunks(self, refs: Sequence[ChunkRef], tier: int) -> list[list[codec.Column]]:
-        """The decoded columns of each chunk: cached ones as they are, the rest decoded together."""
-        out: list[list[codec.Column]] = []
-        missing: list[int] = []
-        for seg_id, offset, _ in refs:
-            key = (seg_id, offset)
-            cols = self._cache.get(key)
-            if cols is None:
-                missing.append(len(out))
-                cols = []
-            else:
-                self._cache.move_to_end(key)
-            out.append(cols)
-        if not missing:
-            return out
-        blobs = [self._read_blob(*refs[k]) for k in missing]
-        decoded = codec.decode_chunks(blobs, len(_RAW_KINDS if tier == 0 else _ROW_KINDS))
-        for k, cols in zip(missing, decoded, strict=True):
-            out[k] = cols
+    def _columns(self, refs: Sequence[ChunkRef], tier: int) -> tuple[list[codec.Column], list[int]]:
+        """The chunks' columns end to end (labels or times first) and each chunk's rows: cached
+        chunks as they are, the rest read and decoded together (stats.codec.decode_joined).
+        A query's chunks all missing (a cold chart) or all from one batch (the same chart
+        again) cost no join."""
+        if not refs:
+            return [], []
+        cache = self._cache
+        hits = [cache.get((seg_id, offset)) for seg_id, offset, _ in refs]
+        missing = [k for k, hit in enumerate(hits) if hit is None]
+        if missing:
+            blobs = self._read_blobs(
+                refs if len(missing) == len(refs) else [refs[k] for k in missing]
+            )
+            cols, rows = codec.decode_joined(blobs, len(_kinds(tier)))
+            starts = itertools.accumulate(rows, initial=0)
+            decoded = [(cols, at, n) for at, n in zip(starts, rows, strict=False)]
+            for k, chunk in zip(missing, decoded, strict=True):
+                hits[k] = chunk
             if self._cache_reads:
-                self._remember((refs[k][0], refs[k][1]), cols)
-        return out
+                self._remember([(refs[k][0], refs[k][1]) for k in missing], decoded)
+            if len(missing) == len(refs):
+                return cols, rows
+        pieces: list[_Cached] = []  # runs of adjacent rows of one batch: (batch, start, rows)
+        for (seg_id, offset, _), hit in zip(refs, hits, strict=True):
+            assert hit is not None
+            if self._cache_reads and (seg_id, offset) in self._cache:
+                self._cache.move_to_end((seg_id, offset))
+            batch, at, n = hit
+            last = pieces[-1] if pieces else None
+            if last is not None and last[0] is batch and last[1] + last[2] == at:
+                pieces[-1] = (batch, last[1], last[2] + n)
+            else:
+                pieces.append(hit)
+        rows = [hit[2] for hit in hits if hit is not None]
+        joined = [
+            _joined([batch[j][at : at + n] for batch, at, n in pieces])
+            for j in range(len(_kinds(tier)))
+        ]
+        return joined, rows
 
-    def _remember(self, key: tuple[int, int], cols: list[codec.Column]) -> None:
-        # The columns are views of their batch's arrays: a batch is one series' adjacent chunks
-        # of one tier, used and so evicted together, so counting the views' bytes is near enough.
-        self._cache[key] = cols
-        self._cache_used += 8 * len(cols) * cols[0].size  # int64 and float64 columns alike
-        while self._cache_used > self.config.cache_bytes and len(self._cache) > 1:
-            _, old = self._cache.popitem(last=False)
-            self._cache_used -= sum(c.nbytes for c in old)
+    def _remember(self, keys: list[tuple[int, int]], chunks: list[_Cached]) -> None:
+        # A batch's arrays live while one of its chunks is cached: a batch is one series'
+        # adjacent chunks of one tier, used and so evicted together, so counting each chunk's
+        # rows is near enough.
+        cache = self._cache
+        for key in keys:
+            if key in cache:
+                self._forget(key)
+        cache.update(zip(keys, chunks, strict=True))
+        if chunks:  # the chunks of one batch: its columns, 8-byte values, its rows
+            self._cache_used += 8 * len(chunks[0][0]) * sum(n for _, _, n in chunks)
+        while self._cache_used > self.config.cache_bytes and len(cache) > 1:
+            self._forget(next(iter(cache)))
+
+    def _forget(self, key: tuple[int, int]) -> None:
+        cols, _, n = self._cache.pop(key)
+        self._cache_used -= 8 * len(cols) * n
+
+    def drop_cache(self) -> None:
+        """Forget every decoded chunk (the next charts read and decode from disk again)."""
+        self._cache.clear()
+        self._cache_used = 0
 
     def _raw_samples(self, sid: int, t0: int, t1: int) -> tuple[I64, F64, int | None, float]:
         """Raw samples of a series with t0 < t <= t1 plus the sample just before them, if known."""
@@ -934,13 +972,16 @@ class StatsStore:
                 "AND t_last <= ? ORDER BY t_last DESC LIMIT 1",
                 (sid, t0),
             ).fetchone()
-        decoded = self._chunks([before, *rows] if before is not None else rows, 0)
-        if before is not None:
-            cols = decoded.pop(0)
-            prev_ts, prev_val = int(cols[0][-1]), float(cols[1][-1])
-        for cols in decoded:
-            ts_parts.append(cols[0])  # type: ignore[arg-type]
-            v_parts.append(cols[1])  # type: ignore[arg-type]
+        cols, counts = self._columns([before, *rows] if before is not None else rows, 0)
+        if cols:
+            skip = 0
+            if before is not None:
+                skip = counts[0]
+                if skip:
+                    prev_ts, prev_val = int(cols[0][skip - 1]), float(cols[1][skip - 1])
+            if rows:
+                ts_parts.append(cols[0][skip:])  # type: ignore[arg-type]
+                v_parts.append(cols[1][skip:])  # type: ignore[arg-type]
         n = int(self._buf_n[sid])
         if n and self._buf_ts[sid, n - 1] > t0 and self._buf_ts[sid, 0] <= t1:
             if not rows and self._prev_ts[sid] != NO_TIME:
@@ -974,11 +1015,10 @@ class StatsStore:
                 "AND t_last > ? AND t_first <= ? ORDER BY t_last",
                 (sid, i, t0, min(t1, built)),
             ).fetchall()
-            chunks = self._chunks(refs, i)
-            if chunks:  # labels, sum, count, min, max: each one's chunks end to end
-                cols = [_joined([c[j] for c in chunks]) for j in range(5)]
+            cols, _ = self._columns(refs, i)
+            if cols:  # labels, sum, count, min, max: each one's chunks end to end
                 rows = Rows(*cols).select(t0, t1)  # type: ignore[arg-type]
-                parts.append(rollup_rows(rows, step) if step else rows)
+                parts.append(rollup_rows(rows, step, self._tiers[i].step) if step else rows)
         if t1 > built:
             lo = max(t0, built)
             step = step or self._tiers[i].step
@@ -1010,7 +1050,10 @@ class StatsStore:
             ts, vals = self._points(sid, t0, t1)
             rows = rollup_samples(ts, vals, bucket)
         else:
-            rows = rollup_rows(self._tier_rows(sid, i, t0, t1, bucket), bucket)
+            rows = self._tier_rows(sid, i, t0, t1, bucket)
+            labels = rows.labels
+            if labels.size > 1 and not bool((labels[1:] > labels[:-1]).all()):
+                rows = rollup_rows(rows, bucket)  # a bucket across a tier's `built` time
         n = (t1 - t0) // bucket
         grid = t0 + bucket * np.arange(1, n + 1, dtype=np.int64)
         avg = np.full(n, np.nan)
@@ -1247,11 +1290,18 @@ class StatsStore:
             self._commit(tier_index, by_tier.get(tier_index, []))
 
     def _read_blob(self, seg_id: int, offset: int, length: int) -> bytes:
+        return self._read_blobs([(seg_id, offset, length)])[0]
+
+    def _read_blobs(self, refs: Sequence[ChunkRef]) -> list[bytes]:
         # pread, not mmap: mapped segment pages would count as the process's memory
-        fd = self._fds.get(seg_id)
-        if fd is None:
-            fd = self._fds[seg_id] = os.open(self._segment_path(seg_id), os.O_RDONLY)
-        return os.pread(fd, length, offset)
+        fds, pread = self._fds, os.pread
+        out = []
+        for seg_id, offset, length in refs:
+            fd = fds.get(seg_id)
+            if fd is None:
+                fd = fds[seg_id] = os.open(self._segment_path(seg_id), os.O_RDONLY)
+            out.append(pread(fd, length, offset))
+        return out
 
     # -- closing ----------------------------------------------------------------------------------
     def close(self) -> None:

@@ -182,3 +182,59 @@ def test_chunks_needing_different_byte_planes_decode_together() -> None:
     got = codec.decode_chunks(blobs, 1)
     for (col,), want in zip(got, (quiet, wild, quiet), strict=True):
         assert np.array_equal(col, want)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=300),
+            st.sampled_from(["walk", "counter", "constant", "sign_flips"]),
+            st.integers(min_value=0, max_value=2**31),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_chunks_decoded_end_to_end_are_each_chunk_in_turn(
+    chunks: list[tuple[int, str, int]],
+) -> None:
+    # a query's chunks as one array per column: full and partial hours, stored or zstd planes
+    blobs, times, values = [], [], []
+    for n, shape, seed in chunks:
+        cols = [_column("times", n, seed), _column(shape, n, seed + 1)]
+        blobs.append(codec.encode_chunk(cols))
+        times.append(cols[0][1])
+        values.append(np.asarray(cols[1][1], dtype=np.float64))
+    (ts, vals), rows = codec.decode_joined(blobs, 2)
+    assert rows == [n for n, _, _ in chunks]
+    assert ts.dtype == np.int64 and vals.dtype == np.float64
+    assert np.array_equal(ts, np.concatenate(times))
+    assert np.array_equal(vals.view(np.int64), np.concatenate(values).view(np.int64))
+
+
+def test_a_day_of_noisy_hours_decodes_as_one_block_bit_for_bit() -> None:
+    # 24 hours of a noisy gauge: chunks of one size whose planes are kept as they are, read
+    # as one array without work a chunk; one hour with an odd plane count goes the long way
+    hours = [[_column("times", 360, h), _column("walk", 360, h)] for h in range(24)]
+    blobs = [codec.encode_chunk(cols) for cols in hours]
+    assert len({len(b) for b in blobs}) == 1 and all(b[5] & codec.STORED for b in blobs)
+    (ts, vals), _ = codec.decode_joined(blobs, 2)
+    assert np.array_equal(ts, np.concatenate([cols[0][1] for cols in hours]))
+    want = np.concatenate([cols[1][1] for cols in hours])
+    assert np.array_equal(vals.view(np.int64), want.view(np.int64))
+    quiet = [_column("times", 360, 99), (codec.Kind.FLOAT, np.arange(360.0))]
+    mixed = [*blobs[:3], codec.encode_chunk(quiet), *blobs[3:5]]
+    (ts, vals), rows = codec.decode_joined(mixed, 2)
+    assert rows == [360] * 6
+    assert np.array_equal(vals[1080:1440], np.arange(360.0))
+    assert np.array_equal(vals[1440:].view(np.int64), want[1080:1800].view(np.int64))
+
+
+def test_a_damaged_plane_count_in_a_block_is_reported_as_damage() -> None:
+    blobs = [
+        codec.encode_chunk([_column("times", 300, h), _column("walk", 300, h)]) for h in (1, 2)
+    ]
+    damaged = bytearray(blobs[1])
+    damaged[5] = (damaged[5] & codec.STORED) | 3  # claims fewer planes than the chunk holds
+    with pytest.raises(StatsCorruptError):
+        codec.decode_joined([blobs[0], bytes(damaged)], 2)

@@ -259,3 +259,89 @@ def test_a_tier_cannot_keep_min_and_max_built_from_one_without(tmp_path: Path) -
     with pytest.raises(StatsInputError, match="keeps averages only"):
         StatsStore.open(tmp_path / "bad", config(tiers=mixed))
     assert not (tmp_path / "bad" / "catalogue.sqlite").exists()
+
+
+def _bucket_means(ts: np.ndarray, values: np.ndarray, t0: int, t1: int, bucket: int) -> np.ndarray:
+    """The plain mean of the finite samples in each bucket (L - bucket, L] of (t0, t1]."""
+    keep = (ts > t0) & (ts <= t1) & np.isfinite(values)
+    k = (-((-ts[keep]) // bucket) * bucket - t0) // bucket - 1
+    nb = (t1 - t0) // bucket
+    with np.errstate(invalid="ignore"):
+        return np.bincount(k, values[keep], nb) / np.bincount(k, minlength=nb)
+
+
+def test_charts_read_cold_warm_or_half_cached_are_the_same(tmp_path: Path) -> None:
+    # the benchmark's layout: raw kept 40 days, 1 min rolled up when asked, 5 min built daily
+    tiers = (
+        Tier("raw", 0, 40 * DAY, PARTITION),
+        Tier("1 min", 60, 40 * DAY, DAY, stored=False),
+        Tier("5 min", 300, 40 * DAY, DAY),
+        Tier("1 h", 3600, None, 7 * DAY),
+    )
+    s = StatsStore.open(tmp_path / "stats", config(tiers=tiers, cache_bytes=4 << 20))
+    gauge = s.series_id("OST0004", "kbytesfree")
+    counter = s.series_id("OST0004", "stats_read_bytes", SeriesKind.COUNTER)
+    n = 10 * 8640 + 123  # ten days and a part-hour still in memory
+    ts = T0 + 10 * np.arange(1, n + 1)
+    rng = np.random.default_rng(6)
+    walk = 1e6 + np.cumsum(rng.normal(0, 100, n))
+    walk[40_000:40_300] = np.nan  # a gap
+    reads = 2.0**40 + np.cumsum(rng.poisson(30, n) * 2.0**20)
+    s.ingest_block(ts, [gauge, counter], np.stack([walk, reads], axis=1))
+    end = int(ts[-1]) - int(ts[-1]) % 2700 + 2700
+    for sid in (gauge, counter):
+        s.drop_cache()
+        cold = s.fetch(sid, end - 9 * DAY, end, 2700)
+        warm = s.fetch(sid, end - 9 * DAY, end, 2700)
+        s.drop_cache()
+        s.fetch(sid, end - 2 * DAY, end - DAY, 2700)  # some of the chunks cached, not all
+        half = s.fetch(sid, end - 9 * DAY, end, 2700)
+        assert cold.tier == "5 min"
+        for other in (warm, half):
+            for got, want in zip(
+                (other.avg, other.min, other.max, other.count),
+                (cold.avg, cold.min, cold.max, cold.count),
+                strict=True,
+            ):
+                assert np.array_equal(got, want, equal_nan=True)
+    s.drop_cache()
+    chart = s.fetch(gauge, end - 9 * DAY, end, 2700)
+    want = _bucket_means(ts, walk, end - 9 * DAY, end, 2700)
+    assert np.allclose(chart.avg, want, rtol=1e-12, equal_nan=True)
+    rates = np.diff(reads) / 10
+    assert np.allclose(
+        s.fetch(counter, end - 9 * DAY, end, 2700).avg,
+        _bucket_means(ts[1:], rates, end - 9 * DAY, end, 2700),
+        rtol=1e-12,
+        equal_nan=True,
+    )
+    s.close()
+
+
+def test_a_chart_bucket_across_the_end_of_a_built_tier_holds_all_its_samples(
+    tmp_path: Path,
+) -> None:
+    # 65-minute buckets: the 5-minute tier (built daily here) answers them, and the bucket
+    # holding the end of its last built day gets its rows from the tier and from raw samples
+    tiers = (
+        Tier("raw", 0, 40 * DAY, PARTITION),
+        Tier("1 min", 60, 40 * DAY, DAY, stored=False),
+        Tier("5 min", 300, 40 * DAY, DAY),
+    )
+    s = StatsStore.open(tmp_path / "stats", config(tiers=tiers))
+    sid = s.series_id("OST0005", "kbytesfree")
+    n = 3 * 8640 + 900
+    ts = T0 + 10 * np.arange(1, n + 1)
+    walk = 1e6 + np.cumsum(np.random.default_rng(7).normal(0, 100, n))
+    s.ingest_block(ts, [sid], walk[:, None])
+    built = s.built_until()[2]
+    assert built % 3900  # the day's end falls inside a bucket
+    end = int(ts[-1])
+    chart = s.fetch(sid, end - 2 * DAY, end, 3900)
+    t0 = (end - 2 * DAY) // 3900 * 3900
+    t1 = -(-end // 3900) * 3900
+    assert chart.tier == "5 min"
+    assert np.allclose(chart.avg, _bucket_means(ts, walk, t0, t1, 3900), rtol=1e-12)
+    straddling = (chart.ts > built) & (chart.ts - 3900 < built)
+    assert straddling.sum() == 1 and chart.count[straddling][0] == 390
+    s.close()
