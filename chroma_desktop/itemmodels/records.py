@@ -272,9 +272,14 @@ class RecordFilterProxy(QSortFilterProxyModel):
         if not self._words:
             return True
         texts = self._source.search_texts
-        if texts is not self._matched_texts:  # new rows, or new words: one pass over them all
-            words = self._words
-            self._matches = [all(word in text for word in words) for text in texts]
+        if texts is not self._matched_texts:  # new rows, or new words: one pass a word
+            first, *others = self._words
+            matches = [first in text for text in texts]
+            for word in others:
+                matches = [
+                    found and word in text for found, text in zip(matches, texts, strict=True)
+                ]
+            self._matches = matches
             self._matched_texts = texts
         return self._matches[source_row]
 
