@@ -32,7 +32,34 @@ from chroma_desktop.api.lustre_settings import (
 )
 from chroma_desktop.api.resources import DEFAULT_LIMIT, MAX_LIMIT, RESOURCES, Resource
 from chroma_desktop.api.schema import Field
+from core.preflight import CheckKind, CheckStatus
 from core.version import installed_version
+
+PREFLIGHT_SCHEMA = {
+    "type": "object",
+    "description": "the pre-flight checks of a server before pairing (core.preflight)",
+    "required": ["address", "server_name", "fingerprint", "passed", "summary", "checks"],
+    "properties": {
+        "address": {"type": "string"},
+        "server_name": {"type": "string", "nullable": True},
+        "fingerprint": {"type": "string", "nullable": True},
+        "passed": {"type": "boolean", "description": "no check blocks pairing"},
+        "summary": {"type": "string"},
+        "checks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["check", "title", "status", "message"],
+                "properties": {
+                    "check": {"type": "string", "enum": [k.value for k in CheckKind]},
+                    "title": {"type": "string"},
+                    "status": {"type": "string", "enum": [s.value for s in CheckStatus]},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -184,14 +211,25 @@ def _paths(resource: Resource) -> dict[str, Any]:
             "responses": {"202": started, **_errors(400, 404, 409, 503)},
         }
     if name == "host":
+        checked_or_planned = {
+            "type": "object",
+            "properties": {"plan": _ref("Plan"), "preflight": _ref("Preflight")},
+        }
         listing["post"] = {
             "summary": "Check a server (pre-flight checks), then pair its agent with its token",
             "operationId": "pair_host",
             "requestBody": _body(PAIR_BODY),
             "responses": {
-                "201": _json(_ref(schema_name), "paired (with its `preflight` checks)"),
-                "200": planned,
-                **_errors(400, 409),
+                "201": _json(_ref("PairedHost"), "paired: the host and its `preflight` checks"),
+                "200": _json(
+                    checked_or_planned, "dry_run: the `plan`; check_only: the `preflight` checks"
+                ),
+                **_errors(400),
+                "409": _json(
+                    _ref("PairRefused"),
+                    "a pre-flight check failed (`preflight` says which; send force to pair "
+                    "anyway), or not possible now",
+                ),
             },
         }
     if name == "filesystem":
@@ -359,6 +397,15 @@ def openapi_document() -> dict[str, Any]:
             "rule": {"type": "string", "description": "what the input must be"},
             "confirmations": {"type": "array", "items": {"type": "string"}},
         },
+    }
+    schemas["Preflight"] = PREFLIGHT_SCHEMA
+    schemas["PairedHost"] = {
+        **schemas["Host"],
+        "properties": {**schemas["Host"]["properties"], "preflight": _ref("Preflight")},
+    }
+    schemas["PairRefused"] = {
+        **schemas["Error"],
+        "properties": {**schemas["Error"]["properties"], "preflight": _ref("Preflight")},
     }
     schemas["Plan"] = {
         "type": "object",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from chroma_desktop.api.openapi import openapi_document
+from tests.api.test_openapi import conforms
 from tests.cli.conftest import TOKEN, Cluster, Ran
 
 Chroma = Callable[..., Ran]
@@ -55,3 +57,5 @@ def test_server_add_json_carries_the_checks(cluster: Cluster, chroma: Chroma) ->
     checks = {c["check"]: c["status"] for c in host["preflight"]["checks"]}
     assert checks["clock"] == "pass" and checks["version"] == "warn"
     assert host["preflight"]["passed"] is True
+    # the API's answer, as its OpenAPI document declares it
+    conforms(openapi_document(), {"$ref": "#/components/schemas/PairedHost"}, host, "201")
