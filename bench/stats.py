@@ -8,7 +8,6 @@ spells), which this script adds. Prints one JSON line per engine and workload wi
 result fields plus ours:
   raw_bytes_per_pt      bytes of the raw tier (chunks, lossless) per raw point it holds
   rollup_bytes_per_row  bytes of a min/avg/max rollup row (all rollup tiers together)
-  ingest_with_flush_pts_per_s  ingest counting the hourly flush and rollup builds it causes
   q_month_cold_ms       the month chart with the store's decoded-chunk cache emptied (median of
                         5 rounds over the queried series; q_month_cold_best_ms: the best;
                         q_month_cold_page_faults: minor page faults a query, memory the query

@@ -301,15 +301,20 @@ def decode_joined(blobs: Sequence[bytes], ncols: int) -> tuple[list[Column], lis
     if not groups:
         return [np.empty(0, dtype=np.int64) for _ in range(ncols)], []
     rows = [0] * len(blobs)
-    pieces: list[tuple[int, list[Column], int]] = []  # (chunk, its group's columns, offset)
-    for members, n, cols in groups:
+    where: list[tuple[int, int]] = [(0, 0)] * len(blobs)  # each chunk's group and first row
+    for g, (members, n, _) in enumerate(groups):
         for j, i in enumerate(members):
             rows[i] = n
-            pieces.append((i, cols, j * n))
-    pieces.sort(key=lambda piece: piece[0])
+            where[i] = (g, j * n)
+    runs: list[tuple[int, int, int]] = []  # (group, first row, rows): adjacent chunks joined
+    for (g, at), n in zip(where, rows, strict=True):
+        if runs and runs[-1][0] == g and runs[-1][1] + runs[-1][2] == at:
+            runs[-1] = (g, runs[-1][1], runs[-1][2] + n)
+        else:
+            runs.append((g, at, n))
     joined: list[Column] = []
     for c in range(ncols):
-        parts = [cols[c][at : at + rows[i]] for i, cols, at in pieces]
+        parts = [groups[g][2][c][at : at + n] for g, at, n in runs]
         joined.append(np.concatenate(parts))  # type: ignore[arg-type]
     return joined, rows
 
