@@ -64,7 +64,7 @@ from core.ports import ActionResult, Clock, SecretStore, SystemClock
 from core.preflight import PreflightReport, ProfileNeeds, profile_needs
 from core.scheduler import HOST, JobChanged, ObjectChanged, Scheduler
 from core.scheduler.service import LEASE_RETRY_S, SchedulerService
-from core.validation import parse_server_address
+from core.validation import ServerAddress, parse_server_address
 from core.version import installed_version
 from plugins.runner import apply_agent_report
 
@@ -237,12 +237,10 @@ class Manager:
         `profile` (by name; the default profile when None); a server paired again keeps its
         own unless one is given."""
         done: Future[PairedServer] = Future()
-        try:
-            parsed = parse_server_address(address)
-        except Exception as error:
-            done.set_exception(error)
+        where = _agent_address(address, done)
+        if where is None:
             return done
-        key, port = str(parsed), parsed.port or DEFAULT_PORT
+        parsed, key, port = where
 
         def on_reactor(needs: ProfileNeeds) -> None:
             pairing = pair_agent(
@@ -284,12 +282,10 @@ class Manager:
         and leaving its token good: a report of every check (an agent that cannot be reached
         is a failed check in it, not an error)."""
         done: Future[PreflightReport] = Future()
-        try:
-            parsed = parse_server_address(address)
-        except Exception as error:
-            done.set_exception(error)
+        where = _agent_address(address, done)
+        if where is None:
             return done
-        key, port = str(parsed), parsed.port or DEFAULT_PORT
+        parsed, key, port = where
 
         def on_reactor(needs: ProfileNeeds) -> None:
             checking = check_agent(
@@ -494,3 +490,14 @@ class Manager:
     def _publish(self, event: object) -> None:
         for listener in list(self.listeners):
             listener(event)
+
+
+def _agent_address(address: str, done: Future[Any]) -> tuple[ServerAddress, str, int] | None:
+    """The agent's parsed address, its key (the address as the links name it) and port; or
+    None with the mistake set on `done`."""
+    try:
+        parsed = parse_server_address(address)
+    except Exception as error:
+        done.set_exception(error)
+        return None
+    return parsed, str(parsed), parsed.port or DEFAULT_PORT

@@ -26,6 +26,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -356,6 +357,19 @@ def _clock(contact: Contact, facts: AgentFacts, name: str) -> CheckResult:
     )
 
 
+_INSTALLS: Final = {
+    ProfileNeeds.CLIENT: (CLIENT_TOOLS, "lustre-client", CLIENT_MODULES, "client"),
+    ProfileNeeds.MANAGED_SERVER: (
+        MANAGED_TOOLS,
+        "lustre (server)",
+        SERVER_MODULES,
+        "server (osd-ldiskfs or osd-zfs)",
+    ),
+}
+"""What a client and a managed server need installed: their tools, the packages that bring
+them, their kernel modules and the modules' name in a message."""
+
+
 def _lustre(facts: AgentFacts, needs: ProfileNeeds, name: str) -> CheckResult:
     version = f"Lustre {facts.lustre_version}" if facts.lustre_version else "Lustre"
     kernel = f"kernel {facts.kernel}" if facts.kernel else "the running kernel"
@@ -382,10 +396,9 @@ def _lustre(facts: AgentFacts, needs: ProfileNeeds, name: str) -> CheckResult:
             "/sys/fs/lustre): a monitored server must run Lustre already. Install and start "
             "Lustre there, or add it with another profile.",
         )
-    wanted_tools = CLIENT_TOOLS if needs == ProfileNeeds.CLIENT else MANAGED_TOOLS
+    wanted_tools, packages, wanted_modules, kind = _INSTALLS[needs]
     missing = [tool for tool in wanted_tools if tool not in facts.tools]
     if missing:
-        packages = "lustre-client" if needs == ProfileNeeds.CLIENT else "lustre (server)"
         return CheckResult(
             CheckKind.LUSTRE,
             CheckStatus.FAIL,
@@ -393,7 +406,6 @@ def _lustre(facts: AgentFacts, needs: ProfileNeeds, name: str) -> CheckResult:
             f"{name}: a {needs.value} needs {_listed(wanted_tools)}. Install the {packages} "
             "packages, or add it as a monitored storage server.",
         )
-    wanted_modules = CLIENT_MODULES if needs == ProfileNeeds.CLIENT else SERVER_MODULES
     present = [m for m in wanted_modules if m in modules]
     if not present and facts.modules_available is None:
         return CheckResult(
@@ -403,7 +415,6 @@ def _lustre(facts: AgentFacts, needs: ProfileNeeds, name: str) -> CheckResult:
             f"be read on {name}; check that the kmod-lustre packages match {kernel}.",
         )
     if not present:
-        kind = "client" if needs == ProfileNeeds.CLIENT else "server (osd-ldiskfs or osd-zfs)"
         return CheckResult(
             CheckKind.LUSTRE,
             CheckStatus.FAIL,
