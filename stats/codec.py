@@ -13,7 +13,12 @@ so small negatives stay small, laid end to end and split into byte planes (all t
 then all the next bytes, …); only the planes that are not all zero are kept, and zstd packs them
 as one frame, which turns the planes of zeros that slowly changing series leave into almost
 nothing. Planes zstd cannot shrink by 2% (noisy floats' random low bytes) are kept as they are,
-which costs no decompression to read. Every bit pattern survives: NaN payloads, infinities, -0.0.
+which costs no decompression to read. Rollup chunks (`plain_noise`) go one step further for
+noisy floats whose deltas take 6 of 8 bytes or more and do not compress: their bits are stored
+plain, 8 bytes a value, which a read copies once instead of undoing byte planes, zigzag and
+running sums (a month chart of such a gauge: about a quarter faster cold, for at most a quarter
+more bytes in the rollup tiers; raw samples, most of the bytes, keep their deltas). Every bit
+pattern survives: NaN payloads, infinities, -0.0.
 
 Reading is batched: `decode_joined` decompresses each chunk of a query (one zstd call each; none
 for planes kept as they are) and undoes the transforms of all chunks of one layout (rows and
@@ -24,11 +29,13 @@ or days) are read as one byte array with no work a chunk. A chart that touches t
 pays neither thirty rounds of array bookkeeping nor a join. `decode_chunks` gives the same
 values chunk by chunk (views of those arrays).
 
-Blob layout (format 3): a byte of column count k, a little-endian uint32 of the row count n, a
+Blob layout (format 4): a byte of column count k, a little-endian uint32 of the row count n, a
 byte of byte-plane count p (0-8; plus 0x80 when the planes are stored as they are), one transform
 byte per column, then little-endian int64 words in column order: (first value, step) for a
-straight-line column, the first value (two for a delta-of-delta) for the others; then the p
-planes of those others, a zstd frame or as they are (absent when there is nothing to store).
+straight-line column, the first value (two for a delta-of-delta) for the framed ones, none for
+plain ones; then each plain column's n values as little-endian int64 (a float's bits); then the
+p planes of the framed columns, a zstd frame or as they are (absent when there is nothing to
+store). Format 3 is format 4 without plain columns.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ STORED: Final = 0x80  # flag on the plane count: the planes follow as they are, 
 _WORTH_COMPRESSING: Final = 0.98  # zstd must save 2% to be used (noisy floats' planes: ~0.7%)
 _MAX_EXACT_INT: Final = float(2**53)
 _LEVEL: Final = 3
+_PLAIN_FROM_PLANES: Final = 6  # noisy floats' deltas as wide as this (or wider) may go plain
 _MAX_ROWS: Final = 1 << 22  # far above any chunk's rows (an hour at 1 s, four weeks of days)
 LINEAR: Final = 0x08  # flag on a transform byte: the column's integers are first + step * i
 
@@ -72,6 +80,7 @@ class Transform(IntEnum):
     FLOAT_BITS_DELTA = 2
     FLOAT_INT_DELTA = 3
     FLOAT_INT_DOD = 4
+    FLOAT_BITS_PLAIN = 5  # the bits as they are, 8 bytes a value, read with one copy
 
 
 class Kind(IntEnum):
@@ -89,6 +98,7 @@ _FLOATS: Final = frozenset(
         Transform.FLOAT_BITS_DELTA,
         Transform.FLOAT_INT_DELTA,
         Transform.FLOAT_INT_DOD,
+        Transform.FLOAT_BITS_PLAIN,
     }
 )
 _DODS: Final = frozenset({Transform.INT_DOD, Transform.FLOAT_INT_DOD})
@@ -172,19 +182,47 @@ def _all_whole(v: F64) -> bool:
     return bool(whole) and not bool(np.any(np.signbit(v) & (v == 0.0)))
 
 
-def encode_chunk(columns: Sequence[tuple[Kind, npt.ArrayLike]]) -> bytes:
-    """Encode columns of equal length as one blob (at most one zstd frame)."""
-    body: bytes
+def encode_chunk(
+    columns: Sequence[tuple[Kind, npt.ArrayLike]], *, plain_noise: bool = False
+) -> bytes:
+    """Encode columns of equal length as one blob (at most one zstd frame). With
+    `plain_noise`, noisy float columns are stored as their bits, 8 bytes a value, where their
+    deltas take 6 bytes or more and zstd cannot shrink them: a quarter more bytes at most, and
+    nothing to undo when read (rollup tiers, which charts of weeks and months read in bulk)."""
     coded = [_transform(kind, values) for kind, values in columns]
     sizes = {np.asarray(values).size for _, values in columns}
     if len(sizes) > 1:
         raise ValueError("the columns of a chunk must have equal lengths")
     n = sizes.pop() if sizes else 0
+    blob, planes = _assemble(coded, n)
+    noisy = [code == Transform.FLOAT_BITS_DELTA for code, _, _ in coded]
+    if plain_noise and planes & STORED and planes & ~STORED >= _PLAIN_FROM_PLANES and any(noisy):
+        plain = [
+            (
+                Transform.FLOAT_BITS_PLAIN,
+                np.ascontiguousarray(values, np.float64).view(np.int64),
+                None,
+            )
+            if is_noisy
+            else column
+            for column, (_, values), is_noisy in zip(coded, columns, noisy, strict=True)
+        ]
+        blob = _assemble(plain, n)[0]
+    return blob
+
+
+def _assemble(
+    coded: Sequence[tuple[int, I64, tuple[int, int] | None]], n: int
+) -> tuple[bytes, int]:
+    """The blob of transformed columns, and its plane-count byte."""
     words: list[int] = []  # the header's int64s
     framed: list[I64] = []
+    plain: list[I64] = []
     for code, ints, line in coded:
         if line is not None:
             words += line
+        elif code == Transform.FLOAT_BITS_PLAIN:
+            plain.append(ints)
         elif n:  # n > 2: shorter columns are straight lines
             heads = 2 if _IS_DOD[code] else 1
             words += ints[:heads].tolist()  # the large first values go in the header
@@ -210,8 +248,13 @@ def encode_chunk(columns: Sequence[tuple[Kind, npt.ArrayLike]]) -> bytes:
         _HEADER.pack(len(coded), n, planes)
         + bytes(code for code, _, _ in coded)
         + np.array(words, dtype="<i8").tobytes()
+        + b"".join(column.astype("<i8").tobytes() for column in plain)
     )
-    return head + body
+    return head + body, planes
+
+
+_PLAIN: Final = int(Transform.FLOAT_BITS_PLAIN)
+_LINE, _FRAMED, _PLAIN_SLOT = 0, 1, 2
 
 
 class _Layout:
@@ -225,6 +268,7 @@ class _Layout:
         "framed",
         "head_words",
         "n",
+        "plain",
         "slots",
         "words",
     )
@@ -240,20 +284,25 @@ class _Layout:
             raise StatsCorruptError("a stored chunk's header names too many rows")
         self.codes = codes
         self.n = n
-        self.framed = bytes(c for c in codes if not c & LINEAR) if n else b""
-        if self.framed and n < 3:  # shorter columns are always straight lines
+        self.framed = bytes(c for c in codes if not c & LINEAR and c != _PLAIN) if n else b""
+        if (self.framed or _PLAIN in codes) and n < 3:  # shorter columns are straight lines
             raise StatsCorruptError("a stored chunk's header does not add up")
         # the header's int64 words: (first, step) per line, the first values of framed columns
         self.head_words: list[int] = []
         self.dod: list[bool] = []
-        slots: list[tuple[bool, int]] = []  # per column: (is a line, word of its line / k-th)
+        self.plain = 0
+        # per column: (_LINE, word of its line) / (_FRAMED, k-th framed) / (_PLAIN, k-th plain)
+        slots: list[tuple[int, int]] = []
         w = 0
         for c in codes:
             if c & LINEAR or not n:
-                slots.append((True, w))
+                slots.append((_LINE, w))
                 w += 2
+            elif c == _PLAIN:
+                slots.append((_PLAIN_SLOT, self.plain))
+                self.plain += 1
             else:
-                slots.append((False, len(self.head_words)))
+                slots.append((_FRAMED, len(self.head_words)))
                 self.head_words.append(w)
                 self.dod.append(bool(_IS_DOD[c]))
                 w += 2 if _IS_DOD[c] else 1
@@ -356,22 +405,26 @@ def _decode_group(
     (chunks x bytes) array, when they are all of one size."""
     g, n = len(blobs), layout.n
     start = _HEADER.size + len(layout.codes)
-    at = start + 8 * layout.words
+    plain_at = start + 8 * layout.words
+    at = plain_at + 8 * n * layout.plain
     f = len(layout.framed)
     fast = _same_stored_planes(blobs, at, f * n, whole)
     if fast is not None:  # the usual case: noisy values' planes, as many in every chunk
-        words, big = fast[:, start:at].view("<i8"), fast[:, at:].reshape(g, -1, f, n)
+        words, plain = fast[:, start:plain_at].view("<i8"), fast[:, plain_at:at]
+        big = fast[:, at:].reshape(g, -1, f, n) if f else np.zeros((g, 0, 0, n), np.uint8)
     else:
-        words, big = _split(blobs, start, at, f, n)
+        words, plain, big = _split(blobs, start, plain_at, at, f, n)
     words = words.astype(np.int64).reshape(g, layout.words)
     framed = _unplane(big, f, n) if f else []
     for k, (column, signs) in enumerate(framed):
         _undo_deltas(column, signs, layout, words, k)
     steps = np.arange(n, dtype=np.int64)
     cols: list[Column] = []
-    for code, (is_line, k) in zip(layout.codes, layout.slots, strict=True):
+    for code, (slot, k) in zip(layout.codes, layout.slots, strict=True):
         kind = code & 7
-        if is_line:
+        if slot == _PLAIN_SLOT:  # one copy, the chunks' values end to end
+            ints = plain[:, 8 * n * k : 8 * n * (k + 1)].copy().view("<i8")
+        elif slot == _LINE:
             ints = np.empty((g, n), dtype=np.int64)
             step = words[:, k + 1]
             if bool((step == step[0]).all()):  # one step (labels, full buckets' counts)
@@ -398,10 +451,12 @@ def _same_stored_planes(
     they are (no zstd frame) and has the size that says: header and planes are then read as
     views of it, with no work a chunk. None otherwise."""
     size = len(blobs[0])
-    if not width or (whole is None and len(set(map(len, blobs))) != 1):
+    if whole is None and len(set(map(len, blobs))) != 1:
         return None
     if whole is None:
         whole = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), size)
+    if not width:  # nothing framed (plain and straight-line columns only): no planes at all
+        return whole if size == at and not whole[:, _PLANES_AT].any() else None
     flag = int(whole[0, _PLANES_AT])
     planes = flag & ~STORED
     if not flag & STORED or not 0 < planes <= 8 or size != at + planes * width:
@@ -412,10 +467,11 @@ def _same_stored_planes(
 
 
 def _split(
-    blobs: Sequence[bytes], start: int, at: int, f: int, n: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
-    """The header words (chunks x words) and byte planes (chunks x planes x F x n, the planes a
-    chunk left out zero) of chunks of one layout, each checked and decompressed on its own."""
+    blobs: Sequence[bytes], start: int, plain_at: int, at: int, f: int, n: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """The header words (chunks x words), the plain columns' bytes (chunks x bytes) and byte
+    planes (chunks x planes x F x n, the planes a chunk left out zero) of chunks of one layout,
+    each checked and decompressed on its own."""
     g = len(blobs)
     flags = [blob[_PLANES_AT] for blob in blobs] if f else [0] * g
     planes = [flag & ~STORED for flag in flags]
@@ -438,21 +494,24 @@ def _split(
             bodies.append(body)
         elif len(blob) != at:
             raise StatsCorruptError("a stored chunk's size does not match its header")
-    words = np.frombuffer(b"".join([memoryview(b)[start:at] for b in blobs]), dtype="<i8")
-    if words.size * 8 != g * (at - start):
+    words = np.frombuffer(b"".join([memoryview(b)[start:plain_at] for b in blobs]), dtype="<i8")
+    plain = np.frombuffer(b"".join([memoryview(b)[plain_at:at] for b in blobs]), dtype=np.uint8)
+    if words.size * 8 != g * (plain_at - start) or plain.size != g * (at - plain_at):
         raise StatsCorruptError("a stored chunk is shorter than its header")
+    plain = plain.reshape(g, at - plain_at)
     p = max(planes, default=0)
     if not p or not f or not n:
-        return words, np.zeros((g, 0, f, n), dtype=np.uint8)
+        return words, plain, np.zeros((g, 0, f, n), dtype=np.uint8)
     if min(planes) == p:
-        return words, np.frombuffer(b"".join(bodies), dtype=np.uint8).reshape(g, p, f, n)
+        big = np.frombuffer(b"".join(bodies), dtype=np.uint8).reshape(g, p, f, n)
+        return words, plain, big
     # chunks of a busy hour and of an idle one: pad the idle one's missing planes
     big = np.zeros((g, p, f, n), dtype=np.uint8)
     full = iter(bodies)
     for i, chunk_planes in enumerate(planes):
         if chunk_planes:
             big[i, :chunk_planes] = np.frombuffer(next(full), np.uint8).reshape(-1, f, n)
-    return words, big
+    return words, plain, big
 
 
 def _undo_deltas(

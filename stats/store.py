@@ -68,7 +68,8 @@ I32 = npt.NDArray[np.int32]
 
 NO_TIME: Final = np.iinfo(np.int64).min
 PARTITION: Final = 3600  # seconds of raw data per flush
-_SCHEMA_VERSION: Final = 3  # 3: straight-line columns and trimmed byte planes (stats.codec)
+_SCHEMA_VERSION: Final = 4  # 3: straight-line columns, trimmed byte planes; 4: plain floats
+_READS_VERSIONS: Final = (3, 4)  # a store of format 3 is read as it is and written as 4
 _RAW_KINDS: Final = (codec.Kind.TIME, codec.Kind.FLOAT)
 _ROW_KINDS: Final = (
     codec.Kind.TIME,
@@ -380,7 +381,7 @@ class StatsStore:
             self._series[(obj, metric)] = sid
         if row is not None:
             version, checkpoint, part_end, built, prev = row
-            if version != _SCHEMA_VERSION:
+            if version not in _READS_VERSIONS:
                 raise StatsVersionError(str(self.root), version, _SCHEMA_VERSION)
             self._state = _State(checkpoint, part_end, [int(b) for b in built.split(",")])
             if len(self._state.built) != len(self._tiers):
@@ -1355,7 +1356,9 @@ def _cut(tier_index: int, cols: Sequence[codec.Column], start: int, end: int) ->
     if not keep.any():
         return []
     kept = [np.ascontiguousarray(c[keep]) for c in cols]
-    blob = codec.encode_chunk(list(zip(_kinds(tier_index), kept, strict=True)))
+    blob = codec.encode_chunk(
+        list(zip(_kinds(tier_index), kept, strict=True)), plain_noise=tier_index > 0
+    )
     labels = kept[0]
     return [ChunkCopy(tier_index, int(labels[0]), int(labels[-1]), int(labels.size), blob)]
 
@@ -1402,4 +1405,4 @@ def _encode_rows(rows: Rows, *, min_max: bool = True) -> bytes:
     else:
         low = high = np.full(len(rows), np.nan)
     cols = (rows.labels, rows.sum, rows.count, low, high)
-    return codec.encode_chunk(list(zip(_ROW_KINDS, cols, strict=True)))
+    return codec.encode_chunk(list(zip(_ROW_KINDS, cols, strict=True)), plain_noise=True)

@@ -117,19 +117,20 @@ def _column(shape: str, n: int, seed: int) -> tuple[codec.Kind, np.ndarray]:
                 max_size=3,
             ),
             st.integers(min_value=0, max_value=2**31),
+            st.booleans(),
         ),
         min_size=1,
         max_size=8,
     )
 )
 def test_chunks_of_every_layout_decode_together_bit_for_bit(
-    chunks: list[tuple[int, list[str], int]],
+    chunks: list[tuple[int, list[str], int, bool]],
 ) -> None:
-    # a query's chunks: straight lines, XOR- or delta-coded floats, lengths 0 to 400, mixed
+    # a query's chunks: straight lines, delta-coded or plain floats, lengths 0 to 400, mixed
     blobs, expected = [], []
-    for n, shapes, seed in chunks:
+    for n, shapes, seed, plain in chunks:
         cols = [_column(shape, n, seed + k) for k, shape in enumerate(shapes)]
-        blobs.append(codec.encode_chunk(cols))
+        blobs.append(codec.encode_chunk(cols, plain_noise=plain))
         expected.append([values for _, values in cols])
     for got, want in zip(codec.decode_chunks(blobs, 3), expected, strict=True):
         for g, w in zip(got, want, strict=True):
@@ -154,19 +155,27 @@ def test_garbage_is_reported_as_damage(blob: bytes, ncols: int) -> None:
     st.integers(min_value=0, max_value=10**6),
     st.integers(min_value=1, max_value=255),
     st.sampled_from(["walk", "counter", "sign_flips", "counts"]),
+    st.booleans(),
 )
-def test_a_damaged_byte_is_reported_as_damage_or_decodes(at: int, flip: int, shape: str) -> None:
-    blob = bytearray(codec.encode_chunk([_column("times", 300, 1), _column(shape, 300, 2)]))
+def test_a_damaged_byte_is_reported_as_damage_or_decodes(
+    at: int, flip: int, shape: str, plain: bool
+) -> None:
+    cols = [_column("times", 300, 1), _column(shape, 300, 2), _column("walk", 300, 3)]
+    blob = bytearray(codec.encode_chunk(cols, plain_noise=plain))
     blob[at % len(blob)] ^= flip
     with contextlib.suppress(StatsCorruptError):
-        ((ts, values),) = codec.decode_chunks([bytes(blob)], 2)
-        assert ts.size == values.size
+        ((ts, values, walk),) = codec.decode_chunks([bytes(blob)], 3)
+        assert ts.size == values.size == walk.size
 
 
-@given(st.integers(min_value=0, max_value=400), st.integers(min_value=0, max_value=2**31))
-def test_a_truncated_chunk_is_reported_as_damage(cut: int, seed: int) -> None:
+@given(
+    st.integers(min_value=0, max_value=400),
+    st.integers(min_value=0, max_value=2**31),
+    st.booleans(),
+)
+def test_a_truncated_chunk_is_reported_as_damage(cut: int, seed: int, plain: bool) -> None:
     cols = [_column("times", 300, seed), _column("walk", 300, seed)]
-    blob = codec.encode_chunk(cols)
+    blob = codec.encode_chunk(cols, plain_noise=plain)
     short = blob[: min(cut, len(blob) - 1)]
     with pytest.raises(StatsCorruptError):
         codec.decode_chunks([short], 2)
@@ -238,3 +247,22 @@ def test_a_damaged_plane_count_in_a_block_is_reported_as_damage() -> None:
     damaged[5] = (damaged[5] & codec.STORED) | 3  # claims fewer planes than the chunk holds
     with pytest.raises(StatsCorruptError):
         codec.decode_joined([blobs[0], bytes(damaged)], 2)
+
+
+def test_noisy_rollup_columns_go_plain_and_lustre_counters_stay_packed() -> None:
+    # a day of 5-minute rows of a noisy gauge: sum, min and max as their 8-byte bits (their
+    # deltas need 6 bytes and zstd cannot shrink them), read back with one copy each
+    n = 288
+    labels, counts = _column("times", n, 0), _column("counts", n, 0)
+    noisy = [_column("walk", n, seed) for seed in (1, 2, 3)]
+    packed = codec.encode_chunk([labels, noisy[0], counts, *noisy[1:]])
+    plain = codec.encode_chunk([labels, noisy[0], counts, *noisy[1:]], plain_noise=True)
+    header = 6 + 5 + 2 * 16  # two straight lines
+    assert len(plain) == header + 3 * 8 * n
+    assert len(plain) <= 1.34 * len(packed)
+    ((_, total, _, low, high),) = codec.decode_chunks([plain], 5)
+    for got, (_, want) in zip((total, low, high), noisy, strict=True):
+        assert np.array_equal(got.view(np.int64), np.asarray(want).view(np.int64))
+    # Lustre's counters compress: nothing goes plain
+    counter = [labels, _column("counter", n, 4), counts]
+    assert codec.encode_chunk(counter, plain_noise=True) == codec.encode_chunk(counter)

@@ -345,3 +345,38 @@ def test_a_chart_bucket_across_the_end_of_a_built_tier_holds_all_its_samples(
     straddling = (chart.ts > built) & (chart.ts - 3900 < built)
     assert straddling.sum() == 1 and chart.count[straddling][0] == 390
     s.close()
+
+
+def test_a_store_of_format_3_opens_reads_on_and_is_written_as_format_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # format 3 kept every rollup column delta-coded; format 4 keeps noisy floats' bits plain
+    from stats import codec
+    from stats import store as stats_store
+
+    n = 4 * 8640
+    ts = T0 + 10 * np.arange(1, n + 1)
+    walk = 1e6 + np.cumsum(np.random.default_rng(9).normal(0, 100, n))
+    half = n // 2
+    encode = codec.encode_chunk
+    with monkeypatch.context() as patched:  # the rollups as format 3 wrote them
+        patched.setattr(
+            stats_store.codec, "encode_chunk", lambda cols, plain_noise=False: encode(cols)
+        )
+        with StatsStore.open(tmp_path / "old", config()) as old:
+            sid = old.series_id("OST0000", "kbytesfree")
+            old.ingest_block(ts[:half], [sid], walk[:half, None])
+    with sqlite3.connect(tmp_path / "old" / "catalogue.sqlite") as db:
+        db.execute("UPDATE state SET version = 3")
+    with StatsStore.open(tmp_path / "old", config()) as upgraded:
+        upgraded.ingest_block(ts[half:], [sid], walk[half:, None])
+        charts = [upgraded.fetch(sid, int(ts[-1]) - 4 * DAY, int(ts[-1]), b) for b in (300, 3600)]
+    with sqlite3.connect(tmp_path / "old" / "catalogue.sqlite") as db:
+        assert db.execute("SELECT version FROM state").fetchone() == (4,)
+    with StatsStore.open(tmp_path / "new", config()) as new:
+        ref = new.series_id("OST0000", "kbytesfree")
+        new.ingest_block(ts, [ref], walk[:, None])
+        for chart, bucket in zip(charts, (300, 3600), strict=True):
+            want = new.fetch(ref, int(ts[-1]) - 4 * DAY, int(ts[-1]), bucket)
+            assert np.allclose(chart.avg, want.avg, rtol=1e-12, equal_nan=True)
+            assert np.array_equal(chart.max, want.max, equal_nan=True)
