@@ -450,8 +450,8 @@ def _lnet(facts: AgentFacts, name: str) -> CheckResult:
         CheckKind.LNET,
         CheckStatus.WARN,
         f"No LNet network is configured on {name}: LNet would take tcp0 on its first "
-        "interface. Set `options lnet networks=…` in /etc/modprobe.d/lustre.conf for the "
-        "network clients use.",
+        "interface. Set `options lnet networks=…` in /etc/modprobe.d/lustre.conf, or a `net:` "
+        "in /etc/lnet.conf, for the network clients use.",
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from agentlink.connector import PreflightFailedError, check_agent, pair_agent
 from agentlink.daemon.pki import AgentIdentity
-from agentlink.daemon.probes.preflight import preflight_facts
+from agentlink.daemon.probes.preflight import lnet_networks, preflight_facts
 from agentlink.daemon.probes.source import NoCommands, Tree
 from agentlink.preflight import Preflight, facts_from_wire
 from agentlink.simulator.cluster import SimulatedCluster
@@ -235,3 +235,55 @@ def test_the_simulator_can_skew_a_clock_and_remove_the_lustre_tools(tmp_path: Pa
     cluster.fault("sim-mds1", "restore")
     assert server.preflight_facts(0.0)["tools"] == healthy["tools"]
     assert abs(server.preflight_facts(0.0)["time"] - time.time()) < 5
+
+
+LNETCTL_EXPORT = """\
+net:
+    - net type: lo
+      local NI(s):
+        - nid: 0@lo
+          status: up
+    - net type: o2ib1
+      local NI(s):
+        - nid: 10.10.0.5@o2ib1
+          status: up
+          interfaces:
+              0: ib0
+              1: ib1
+          tunables:
+              peer_timeout: 180
+    - net type: tcp
+      local NI(s):
+        - nid: 192.168.0.5@tcp
+          status: up
+          interfaces:
+              0: eth0
+route:
+    - net: tcp9
+      gateway: 192.168.0.1@tcp
+      hop: 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("lnet_conf", "networks"),
+    [
+        (LNETCTL_EXPORT, ["o2ib1(ib0,ib1)", "tcp(eth0)"]),
+        # written by hand, its list at the key's indent and without interfaces
+        (
+            "# site LNet\nnet:\n- net type: tcp2\n  local NI(s):\n  - interfaces:\n      0: bond0\n"
+            "- net type: o2ib\n",
+            ["tcp2(bond0)", "o2ib"],
+        ),
+        ("peer:\n    - primary nid: 10.0.0.2@tcp\n", []),
+    ],
+)
+def test_lnet_networks_are_read_from_lnet_conf_too(
+    tmp_path: Path, lnet_conf: str, networks: list[str]
+) -> None:
+    # Lustre 2.10 and later are often set up by lnet.service importing /etc/lnet.conf: such a
+    # server must not be told that no LNet network is configured
+    (tmp_path / "etc/modprobe.d").mkdir(parents=True)
+    (tmp_path / "etc/modprobe.d/lustre.conf").write_text("options lnet networks=tcp0(eth1)\n")
+    (tmp_path / "etc/lnet.conf").write_text(lnet_conf)
+    assert lnet_networks(Tree(tmp_path, live=False)) == ["tcp0(eth1)", *networks]

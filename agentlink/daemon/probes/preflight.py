@@ -5,8 +5,10 @@ LNet's state, NIDs and configured networks.
 Layer: agentlink.daemon.probes (standard library only). Thread: whoever calls (the agent's
 reactor thread, once per pre-flight question). Modules installed for the running kernel are
 read from its `modules.dep` (depmod's list, which also covers weak-updates), not by walking
-/lib/modules; LNet's configured networks from `options lnet networks=` in /etc/modprobe.d. On a
-live server `hostname --fqdn` and `ip -o addr show` are run with the probes' timeout.
+/lib/modules; LNet's configured networks from `options lnet networks=` in /etc/modprobe.d and
+from the `net:` list of /etc/lnet.conf (the YAML `lnetctl export` writes, which lnet.service
+imports: how Lustre 2.10 and later are often set up). On a live server `hostname --fqdn` and
+`ip -o addr show` are run with the probes' timeout.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ _LNET_NETWORKS = re.compile(
     r"^\s*options\s+lnet\b.*?\bnetworks=(?P<quote>[\"']?)(?P<networks>[^\"'\s]+)(?P=quote)",
     re.MULTILINE,
 )
+LNET_CONF = "/etc/lnet.conf"
+_NET_TYPE = re.compile(r"^\s*(?:-\s*)?net type:\s*(?P<net>[\w.]+)\s*$")
+_INTERFACE = re.compile(r"^\s*\d+:\s*(?P<interface>[\w.:-]+)\s*$")
+_TOP_LEVEL = re.compile(r"^[^\s#-]")  # a key of the file itself (not a list item)
 
 
 def preflight_facts(tree: Tree, commands: Commands, hostname: str) -> dict[str, Any]:
@@ -75,7 +81,8 @@ def installed_modules(tree: Tree, kernel: str | None) -> list[str] | None:
 
 
 def lnet_networks(tree: Tree) -> list[str]:
-    """`options lnet networks=tcp0(eth0),o2ib0(ib0)` of every /etc/modprobe.d/*.conf."""
+    """`options lnet networks=tcp0(eth0),o2ib0(ib0)` of every /etc/modprobe.d/*.conf, then the
+    networks of /etc/lnet.conf, written the same way."""
     found: list[str] = []
     for name in tree.entries("/etc/modprobe.d"):
         if not name.endswith(".conf"):
@@ -83,7 +90,31 @@ def lnet_networks(tree: Tree) -> list[str]:
         text = tree.text(f"/etc/modprobe.d/{name}", required=False) or ""
         for match in _LNET_NETWORKS.finditer(text):
             found.extend(n for n in re.split(r"[,;]", match["networks"]) if n)
+    found += lnet_conf_networks(tree.text(LNET_CONF, required=False) or "")
     return list(dict.fromkeys(found))
+
+
+def lnet_conf_networks(text: str) -> list[str]:
+    """The networks of the `net:` list of an lnet.conf (`- net type: o2ib1`, its interfaces
+    under `interfaces:` as `0: ib0`), as `o2ib1(ib0)`; the loopback network left out."""
+    nets: list[tuple[str, list[str]]] = []
+    in_nets = False
+    for line in text.splitlines():
+        if _TOP_LEVEL.match(line):
+            in_nets = line.split("#", 1)[0].strip() == "net:"
+            continue
+        if not in_nets:
+            continue
+        net_type = _NET_TYPE.match(line)
+        if net_type:
+            nets.append((net_type["net"], []))
+        elif nets and (interface := _INTERFACE.match(line)):
+            nets[-1][1].append(interface["interface"])
+    return [
+        f"{net}({','.join(interfaces)})" if interfaces else net
+        for net, interfaces in nets
+        if net != "lo"
+    ]
 
 
 def _module_name(name: str) -> str:
