@@ -291,7 +291,7 @@ class _Layout:
         self.head_words: list[int] = []
         self.dod: list[bool] = []
         self.plain = 0
-        # per column: (_LINE, word of its line) / (_FRAMED, k-th framed) / (_PLAIN, k-th plain)
+        # per column: (_LINE, word of its line), (_FRAMED, k-th framed) or (_PLAIN_SLOT, k-th plain)
         slots: list[tuple[int, int]] = []
         w = 0
         for c in codes:
