@@ -1006,8 +1006,9 @@ class StatsStore:
     def _tier_rows(self, sid: int, i: int, t0: int, t1: int, step: int = 0) -> Rows:
         """Rows of tier i in (t0, t1]: its chunks, then (past where it is built) the tier below
         rolled up. With `step` (a multiple of the tier's step) each part comes rolled up to it
-        (a bucket across `built` then has a row in both): for a caller rolling everything up to
-        `step` anyway (a chart), which so rolls and joins far fewer rows."""
+        (a bucket across a tier's `built` then has a row in each part, labels in order): for a
+        caller that rolls such rows together itself (a chart), which so rolls and joins far
+        fewer rows."""
         built = self._state.built[i] if self._tiers[i].stored else NO_TIME
         parts = []
         if t0 < built:
@@ -1022,12 +1023,14 @@ class StatsStore:
                 parts.append(rollup_rows(rows, step, self._tiers[i].step) if step else rows)
         if t1 > built:
             lo = max(t0, built)
-            step = step or self._tiers[i].step
             if i == 1:
                 ts, vals = self._points(sid, lo, t1)
-                parts.append(rollup_samples(ts, vals, step))
+                parts.append(rollup_samples(ts, vals, step or self._tiers[i].step))
+            elif step:  # already at `step`: the caller joins a bucket's rows
+                parts.append(self._tier_rows(sid, i - 1, lo, t1, step))
             else:
-                parts.append(rollup_rows(self._tier_rows(sid, i - 1, lo, t1, step), step))
+                below = self._tier_rows(sid, i - 1, lo, t1, self._tiers[i].step)
+                parts.append(rollup_rows(below, self._tiers[i].step))
         return Rows.concat(parts).select(t0, t1)
 
     def _pick_tier(self, bucket: int) -> int:

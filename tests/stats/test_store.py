@@ -380,3 +380,25 @@ def test_a_store_of_format_3_opens_reads_on_and_is_written_as_format_4(
             want = new.fetch(ref, int(ts[-1]) - 4 * DAY, int(ts[-1]), bucket)
             assert np.allclose(chart.avg, want.avg, rtol=1e-12, equal_nan=True)
             assert np.array_equal(chart.max, want.max, equal_nan=True)
+
+
+def test_a_chart_bucket_across_two_tiers_ends_holds_all_its_samples(tmp_path: Path) -> None:
+    # default tiers: 65-minute buckets read the 5-minute tier (built weekly), then the 1-minute
+    # tier (built daily), then raw samples; both ends fall inside buckets
+    s = StatsStore.open(tmp_path / "stats", config())
+    sid = s.series_id("OST0006", "kbytesfree")
+    n = 9 * 8640 + 1500
+    ts = T0 + 10 * np.arange(1, n + 1)
+    walk = 1e6 + np.cumsum(np.random.default_rng(8).normal(0, 100, n))
+    s.ingest_block(ts, [sid], walk[:, None])
+    built = s.built_until()
+    assert built[2] % 3900 and built[1] % 3900 and built[2] < built[1]
+    end = int(ts[-1])
+    chart = s.fetch(sid, end - 8 * DAY, end, 3900)
+    t0 = (end - 8 * DAY) // 3900 * 3900
+    t1 = -(-end // 3900) * 3900
+    assert chart.tier == "5 min"
+    assert np.allclose(chart.avg, _bucket_means(ts, walk, t0, t1, 3900), rtol=1e-12)
+    assert int(chart.count.sum()) == int(((ts > t0) & (ts <= t1)).sum())
+    assert (chart.ts[1:] > chart.ts[:-1]).all()
+    s.close()
