@@ -32,6 +32,7 @@ from agentlink.daemon.dispatch import RecordingRunner
 from agentlink.daemon.pki import AgentIdentity, PairingTokens
 from agentlink.daemon.service import RunningAgent, start_agent
 from agentlink.gateway import LinkGateway
+from agentlink.preflight import Preflight
 from agentlink.protocol import LinkProtocol
 from agentlink.runtime import ReactorThread
 from agentlink.wire import Op
@@ -120,7 +121,8 @@ class Site:
     def token(self) -> str:
         return PairingTokens(self.state_dir).issue()
 
-    def pair(self, token: str) -> PairedAgent:
+    def pair(self, token: str, preflight: Preflight | None = None) -> PairedAgent:
+        """Pair with the agent, after its pre-flight checks when `preflight` is given."""
         assert self.agent is not None
         port = self.agent.port
         return self.on_reactor(
@@ -132,6 +134,7 @@ class Site:
                 token,
                 agent_id="oss1.lab",
                 software_version="9.9",
+                preflight=preflight,
             )
         )
 

@@ -73,23 +73,6 @@ def check(site: Site, token: str) -> PreflightReport:
     return report
 
 
-def pair_checked(site: Site, token: str, *, force: bool = False) -> Any:
-    assert site.agent is not None
-    port = site.agent.port
-    return site.on_reactor(
-        lambda: pair_agent(
-            site.reactor,
-            site.authority,
-            "127.0.0.1",
-            port,
-            token,
-            agent_id="oss1.lab",
-            software_version="9.9",
-            preflight=preflight(force),
-        )
-    )
-
-
 def statuses(report: PreflightReport) -> dict[str, str]:
     return {c.kind.value: c.status.value for c in report.checks}
 
@@ -134,10 +117,10 @@ def test_pairing_stops_at_a_failing_check_until_forced(site: Site) -> None:
     with pytest.raises(
         PreflightFailedError, match=re.escape("Clock: oss1.lab's clock is 15 min ahead")
     ):
-        pair_checked(site, token)
+        site.pair(token, preflight())
     assert not AgentIdentity(site.state_dir).load_or_create("oss1.lab").paired
 
-    paired = pair_checked(site, token, force=True)  # the token was not used up
+    paired = site.pair(token, preflight(force=True))  # the token was not used up
     assert paired.preflight.check(CheckKind.CLOCK).status == CheckStatus.FAIL
     assert AgentIdentity(site.state_dir).load_or_create("oss1.lab").paired
 
