@@ -498,9 +498,11 @@ class StatsStore:
         self._buf_v = grow(self._buf_v, np.nan)  # type: ignore[assignment]
 
     def _check_ids(self, ids: I32) -> None:
-        if ids.size and (
-            ids.min() < 0 or ids.max() >= self._known.size or not self._known[ids].all()
-        ):
+        try:  # one pass: a negative id seen unsigned is out of range too
+            known = bool(self._known.take(ids.view(np.uint32)).all())
+        except IndexError:
+            known = False
+        if not known:
             raise StatsInputError("A report names a statistics series that was never registered.")
 
     # -- ingest ---------------------------------------------------------------------------------
@@ -508,7 +510,7 @@ class StatsStore:
         """Store one report: one timestamp (s), series ids (unique) and their values."""
         self._writable("store samples")
         t = round(ts)
-        sids = np.asarray(ids, dtype=np.int32)
+        sids = np.ascontiguousarray(ids, dtype=np.int32)
         vals = np.ascontiguousarray(values, dtype=np.float64)
         if sids.shape != vals.shape or sids.ndim != 1:
             raise StatsInputError("A report needs as many values as series ids.")
@@ -559,7 +561,7 @@ class StatsStore:
         `ingest`; returns how many were stored."""
         self._writable("store samples")
         tsa = np.asarray(np.round(np.asarray(ts, dtype=np.float64)), dtype=np.int64)
-        sids = np.asarray(ids, dtype=np.int32)
+        sids = np.ascontiguousarray(ids, dtype=np.int32)
         vals = np.asarray(values, dtype=np.float64)
         if vals.shape != (tsa.size, sids.size) or tsa.ndim != 1:
             raise StatsInputError("A block needs one row of values per timestamp.")
@@ -602,9 +604,10 @@ class StatsStore:
         need = int(pos.max()) + ts.size
         if need > self._buf_ts.shape[1]:
             self._grow_buffer(need)
-        if ts.size == 1:
-            self._buf_ts[ids, pos] = ts[0]
-            self._buf_v[ids, pos] = values[0]
+        if ts.size == 1:  # a report: one flat index a sample is cheaper than a row and a column
+            at = pos + self._buf_ts.shape[1] * ids.astype(np.int64)
+            self._buf_ts.reshape(-1)[at] = ts[0]
+            self._buf_v.reshape(-1)[at] = values[0]
         else:
             cols = pos[:, None] + np.arange(ts.size)
             rows = ids[:, None]

@@ -39,7 +39,7 @@ def write_all(fd: int, parts: Sequence[bytes | memoryview]) -> None:
     """Write every byte of `parts` at the file's position (tests replace this to inject faults)."""
     for start in range(0, len(parts), _IOV_MAX):
         group = parts[start : start + _IOV_MAX]
-        total = sum(len(p) for p in group)
+        total = sum(memoryview(p).nbytes for p in group)  # an array's len counts items
         written = os.writev(fd, group)
         if written != total:  # a short write: finish it the slow way
             rest = b"".join(bytes(p) for p in group)[written:]

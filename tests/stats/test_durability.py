@@ -86,3 +86,26 @@ def test_opening_after_a_crash_writes_nothing_and_loses_nothing(tmp_path: Path) 
     chart = third.fetch(int(ids[3]), T0, T0 + 10 * 799, 10)
     assert np.array_equal(chart.avg, np.arange(1, 800, dtype=float))
     third.close()
+
+
+def test_a_short_write_of_the_log_is_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the kernel may write part of a writev (a signal, a nearly full disk): the rest follows
+    writev = os.writev
+    calls = []
+
+    def part_of_it(fd: int, parts: list[memoryview]) -> int:
+        calls.append(len(parts))
+        return writev(fd, parts[:1])  # the record's header only
+
+    monkeypatch.setattr(os, "writev", part_of_it)
+    log = wal.WriteAheadLog(tmp_path, 1, 1.0)
+    ts, ids, values = np.array([T0]), np.arange(3, dtype=np.int32), np.array([1.0, 2.0, 3.0])
+    log.append(ts, ids, values)
+    log.close()
+    monkeypatch.undo()
+    assert calls == [4]
+    [(got_ts, got_ids, got_values)] = wal.replay(tmp_path / "1.log")
+    assert got_ts.tolist() == [T0] and got_ids.tolist() == [0, 1, 2]
+    assert got_values.tolist() == [[1.0, 2.0, 3.0]]

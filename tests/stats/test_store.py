@@ -109,6 +109,39 @@ def test_totals_top_n_and_ost_balance(store: StatsStore) -> None:
     assert balance.spread == pytest.approx(0.8)
 
 
+@pytest.mark.parametrize("uneven", [False, True])
+def test_totals_of_the_hour_in_memory_equal_the_sum_of_each_series_chart(
+    store: StatsStore, uneven: bool
+) -> None:
+    rng = np.random.default_rng(7)
+    gauges = store.series_ids((f"OST{k:04x}", "kbytesfree") for k in range(6))
+    counters = store.series_ids(
+        ((f"OST{k:04x}", "stats_read_bytes") for k in range(6)), SeriesKind.COUNTER
+    )
+    level = rng.random(6) * 1e6
+    for k in range(1, 91):
+        keep = rng.random(6) < 0.7 if uneven else np.ones(6, dtype=bool)
+        store.ingest(T0 + 10 * k, gauges[keep], rng.random(6)[keep] * 1e3)
+        level += rng.integers(0, 1 << 20, 6)
+        store.ingest(T0 + 10 * k, counters[keep], level[keep])
+    for ids in (gauges, counters):
+        for bucket in (10, 60, 300):
+            per_series = np.array([store.fetch(int(i), T0, T0 + 900, bucket).avg for i in ids])
+            have = np.isfinite(per_series)
+            want = np.where(have.any(axis=0), np.where(have, per_series, 0).sum(axis=0), np.nan)
+            _, got = store.reduce(ids, T0, T0 + 900, bucket)
+            np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)
+        means = np.nanmean([store.fetch(int(i), T0, T0 + 900, 900).avg[0] for i in ids])
+        assert store.reduce(ids, T0, T0 + 900, 900, "avg")[1][0] == pytest.approx(means)
+        for start in (T0, T0 + 890):  # the busiest over the whole span, and in the last report
+            span = {
+                int(i): store.fetch(int(i), start, T0 + 900, T0 + 900 - start).avg[0] for i in ids
+            }
+            ranked = sorted((i for i in span if np.isfinite(span[i])), key=lambda i: -span[i])
+            top = store.top(ids, start, T0 + 900, 6)
+            assert [(i, pytest.approx(span[i])) for i in ranked] == top
+
+
 def test_bad_input_has_defined_outcomes(store: StatsStore) -> None:
     sid = store.series_id("mds1", "cpu_user")
     assert store.ingest(T0 + 10, [sid], [1.0]).accepted == 1
@@ -126,6 +159,39 @@ def test_bad_input_has_defined_outcomes(store: StatsStore) -> None:
     store.ingest(T0 + 2 * DAY, [sid], [6.0])
     other = store.series_id("mds1", "cpu_system")
     assert store.ingest(T0 + 100, [other], [1.0]).late == 1
+
+
+def test_a_report_naming_an_unregistered_series_is_refused_whole(store: StatsStore) -> None:
+    sid = store.series_id("oss1", "cpu_user")
+    store.ingest(T0 + 10, [sid], [1.0])
+    for bad in ([sid, sid + 1], [sid, -1], [sid, 2**31 - 1], [sid + 40]):
+        with pytest.raises(StatsInputError, match="never registered"):
+            store.ingest(T0 + 20, bad, [2.0] * len(bad))
+        with pytest.raises(StatsInputError, match="never registered"):
+            store.ingest_block([T0 + 20], bad, [[2.0] * len(bad)])
+    assert store.ingest(T0 + 20, [sid], [3.0]).accepted == 1  # nothing of the refused landed
+    assert list(store.fetch(sid, T0, T0 + 20, 10).avg) == [1.0, 3.0]
+
+
+def test_reports_of_uneven_series_keep_each_series_samples_apart(tmp_path: Path) -> None:
+    # series join and skip reports: each keeps its own samples, in memory and once written out
+    s = StatsStore.open(tmp_path / "uneven", config())
+    ids = s.series_ids([("OST0000", f"m{k}") for k in range(5)])
+    expect: dict[int, list[float]] = {int(i): [] for i in ids}
+    for k in range(1, 400):  # past the hour: the first hour is written out
+        some = ids[[j for j in range(5) if (k + j) % (j + 1) == 0]]
+        vals = [float(1000 * int(i) + k) for i in some]
+        s.ingest(T0 + 10 * k, some, vals)
+        for i, v in zip(some.tolist(), vals, strict=True):
+            expect[i].append(v)
+    s.ingest_block(T0 + 10 * np.arange(400, 410), ids[::2], np.arange(30.0).reshape(10, 3))
+    for j, i in enumerate(ids.tolist()):
+        if j % 2 == 0:
+            expect[i] += [float(3 * r + j // 2) for r in range(10)]
+        chart = s.fetch(i, T0, T0 + 4100, 10)
+        assert list(chart.avg[np.isfinite(chart.avg)]) == expect[i]
+    assert s.latest(ids)[1].tolist() == [expect[int(i)][-1] for i in ids]
+    s.close()
 
 
 def test_a_second_process_cannot_open_the_store(store: StatsStore) -> None:
