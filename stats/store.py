@@ -605,6 +605,7 @@ class StatsStore:
         if need > self._buf_ts.shape[1]:
             self._grow_buffer(need)
         if ts.size == 1:  # a report: one flat index a sample is cheaper than a row and a column
+            # (the buffers are only ever made whole by np.zeros/full/empty: reshape is a view)
             at = pos + self._buf_ts.shape[1] * ids.astype(np.int64)
             self._buf_ts.reshape(-1)[at] = ts[0]
             self._buf_v.reshape(-1)[at] = values[0]
