@@ -11,7 +11,7 @@ so that it crosses the wire as msgpack unchanged:
 - `devices()`: the block devices this server sees, one `DeviceRecord` each.
 - `lustre_state()`: one `LustreState`: LNet's state, this server's NIDs, the Lustre targets
   mounted here and, where an MGS runs here, the permanent settings (`lctl conf_param`,
-  `lctl set_param -P`) it holds for each filesystem.
+  `lctl set_param -P`) it holds and the OST pools of each filesystem it serves.
 - `collect(now)`: the records produced since the last call: statistics samples (`StatRecord`)
   and syslog lines (`LogRecord`). The agent numbers them, keeps them in its bounded journal on
   disk and pushes them; the desktop backfills from the journal what it missed while away.
@@ -65,8 +65,11 @@ class LustreState(TypedDict):
     values as set. Left out where no MGS runs or the backend cannot read them."""
     pools: NotRequired[dict[str, dict[str, list[str]]]]
     """Only where an MGS runs: per filesystem name, its OST pools and the OSTs in each
-    (`lctl pool_list`: "fs1-OST0000"). Left out where no MGS runs or the backend cannot read
-    them."""
+    (`lctl pool_list`: "fs1-OST0000", without the UUID's "_UUID"; an empty pool: []). Left out
+    where no MGS runs or the backend cannot read them. The desktop makes a named filesystem's
+    pools exactly these, so a filesystem whose pools cannot all be read is left out of the
+    dict, never named with some or none (the real agent reads them from an MDT or client of
+    the filesystem on the MGS's server: a standalone MGS names none)."""
 
 
 class StatRecord(TypedDict):

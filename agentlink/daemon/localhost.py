@@ -1,15 +1,15 @@
 """The backend of `chroma-agent serve` on a real server: runs commands as processes and reads the
 machine's state through the probes (`agentlink.daemon.probes`): block devices with serials,
-device-mapper, multipath, LVM, md and ZFS; the Lustre targets, LNet and their statistics; the
-host's CPU, memory and load.
+device-mapper, multipath, LVM, md and ZFS; the Lustre targets, LNet and their statistics, and
+where an MGS runs, the OST pools of its filesystems; the host's CPU, memory and load.
 
 Layer: agentlink.daemon (imports nothing of core). Thread: the agent's reactor thread; commands
 run as child processes whose output the reactor collects. The observers read small files from
 /sys and /proc and, where device-mapper, ZFS or a Lustre without its /proc files is in use, run
-a few read-only commands (`dmsetup table`, `zpool list`, `lctl get_param`) with a timeout, which
-blocks the reactor for as long as they take (milliseconds on a healthy server). A file the
-probes cannot read or understand is logged once and costs only its own values. Syslog
-forwarding is not done yet: `collect` reports statistics only.
+a few read-only commands (`dmsetup table`, `zpool list`, `lctl get_param`, `lctl pool_list`)
+with a timeout, which blocks the reactor for as long as they take (milliseconds on a healthy
+server). A file the probes cannot read or understand is logged once and costs only its own
+values. Syslog forwarding is not done yet: `collect` reports statistics only.
 """
 
 from __future__ import annotations
@@ -170,9 +170,12 @@ class LocalHost:
 
     def lustre_state(self) -> LustreState:
         tree, commands = self._tree()
-        audit = LustreProbe(tree, commands).audit()
+        lustre = LustreProbe(tree, commands)
+        audit = lustre.audit()
         node = HostProbe(tree, commands).node()
-        state = lustre_state(audit, boot_time_of(node, time.time()), tree)
+        state = lustre_state(
+            audit, boot_time_of(node, time.time()), tree, pools=lustre.pools(audit["targets"])
+        )
         self._log_problems(tree)
         return state
 

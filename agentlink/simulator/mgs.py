@@ -4,7 +4,8 @@
 Layer: agentlink.simulator (standard library only). Thread: the reactor thread (the functions
 change the registry they are given). Each function checks its words as lctl and the MGS would,
 raises `Refusal` with lctl's own error output, and otherwise returns what lctl prints and the
-lines the MGS writes to the kernel log.
+lines the MGS writes to the kernel log. `lctl pool_list` prints what real lctl prints (the
+agent's parsers read it), from the registry, where the real one reads an MDT's pool files.
 """
 
 from __future__ import annotations
@@ -87,16 +88,10 @@ def pool_command(registry: Registry, sub: str, words: Sequence[str]) -> MgsOutco
     if not words:
         raise Refusal(1, f"usage: {sub} <fsname>.<poolname> [<ostname>...]\n")
     fsname, _, pool = words[0].partition(".")
+    if sub == "pool_list":
+        return _pool_list(registry, fsname, pool)
     config = _filesystem(registry, sub, fsname)
     name = f"{fsname}.{pool}"
-    if sub == "pool_list":
-        listed = [pool] if pool else sorted(config.pools)
-        return MgsOutcome(
-            "".join(
-                f"Pool: {fsname}.{p}\n" + "".join(f"{o}_UUID\n" for o in config.pools.get(p, []))
-                for p in listed
-            )
-        )
     if not pool:
         raise Refusal(1, f"{sub}: {words[0]} is not a valid pool name\n")
     if sub == "pool_new":
@@ -144,6 +139,29 @@ def pool_command(registry: Registry, sub: str, words: Sequence[str]) -> MgsOutco
             members.remove(ost)
             out.append(f"OST {ost} removed from pool {name}\n")
     return MgsOutcome("".join(out))
+
+
+def _pool_list(registry: Registry, fsname: str, pool: str) -> MgsOutcome:
+    """`lctl pool_list fs1`: `Pools from fs1:` and a `fs1.<pool>` line each; `lctl pool_list
+    fs1.flash`: `Pool: fs1.flash` and its members as the pool file holds them
+    (`fs1-OST0000_UUID`). lctl reads them from the MDT's pool files, not from the MGS, so its
+    errors are its own rather than the MGS's."""
+    config = registry.get(fsname)
+    if config is None:
+        raise Refusal(1, f"Lustre filesystem '{fsname}' not found: No such file or directory (2)\n")
+    if not pool:
+        return MgsOutcome(
+            f"Pools from {fsname}:\n" + "".join(f"{fsname}.{p}\n" for p in sorted(config.pools))
+        )
+    members = config.pools.get(pool)
+    if members is None:
+        raise Refusal(
+            1,
+            f"cannot open /proc/fs/lustre/lod/{fsname}-MDT0000-mdtlov/pools/{pool}: "
+            "No such file or directory (2)\n",
+            stdout=f"Pool: {fsname}.{pool}\n",
+        )
+    return MgsOutcome(f"Pool: {fsname}.{pool}\n" + "".join(f"{ost}_UUID\n" for ost in members))
 
 
 def erase_lcfg(registry: Registry, fsname: str, running: Sequence[str]) -> MgsOutcome:

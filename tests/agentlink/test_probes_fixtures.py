@@ -114,6 +114,18 @@ def test_lustre_2_0_mds_reads_capacity_from_the_osd() -> None:
     assert report["stats"]["targets"]["MGS"]["num_exports"] == 4
 
 
+def test_an_mds_copy_without_pool_files_names_no_pools_for_its_filesystem() -> None:
+    """The 2013 copies hold no lov `pools` directory (git keeps no empty directory): the
+    filesystem the MGS serves is left out of the pools, not reported with none."""
+    report = report_of("2.0.66/mds_mgs")
+    assert report["pushes"]["lustre"]["state"]["pools"] == {}
+    problems = {(p["path"], p["reason"]) for p in report["problems"]}
+    assert (
+        "/proc/fs/lustre/lov/lustre-MDT0000-mdtlov/pools",
+        "missing, so lustre's OST pools cannot be read; they are left out",
+    ) in problems
+
+
 def test_lustre_2_0_client_has_no_targets_and_one_mount() -> None:
     report = report_of("2.0.66/client")
     assert report["lustre"]["targets"] == []

@@ -1,13 +1,15 @@
 """The real agent on a server of the current Lustre 2.x series, built here file by file from the
 Operations Manual's descriptions (single values under /sys/fs/lustre, stats and job_stats under
 /proc/fs/lustre, brw_stats and the device list under /sys/kernel/debug, capacity on the OSD,
-an MDT on ZFS), with block devices in sysfs as udev and device-mapper leave them; then the same
-server with broken files, each named in the report while the rest is still read."""
+an MDT on ZFS, the MGS's filesystems and the MDT's OST pool files), with block devices in sysfs
+as udev and device-mapper leave them; then the same server with broken files, each named in the
+report while the rest is still read."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,11 @@ from agentlink.daemon.backend import ReportsZpools
 from agentlink.daemon.localhost import LocalHost
 from agentlink.daemon.probes.report import device_records, full_report
 from agentlink.daemon.probes.source import NoCommands, Tree
+from agentlink.reports import parse_push
+from core.observations import LustreReported
 from plugins.reports import DevicesReport, parse_report
 
+RECEIVED = datetime(2023, 11, 14, 22, 16, 40, tzinfo=UTC)
 LV_UUIDS = "a" * 32 + "b" * 32
 WWID = "3600a0b800026b8c2000012345678abcd"
 
@@ -64,6 +69,8 @@ close                     118 samples [usecs] 2 50 900 12000
 mkdir                     4 samples [usecs] 40 90 240 15000
 getattr                   300 samples [usecs] 1 10 600 2000
 """
+FS2_POOLS = "/proc/fs/lustre/lod/fs2-MDT0000-mdtlov/pools"
+"""The MDT's pool files: one a pool, listing its OSTs' UUIDs."""
 RECOVERING = """status: RECOVERING
 recovery_start: 1700000000
 time_remaining: 212
@@ -205,6 +212,9 @@ def build_lustre(root: Path) -> None:
     write(root, "/proc/fs/lustre/mdt/fs2-MDT0000/job_stats", "job_stats:\n")
     write(root, "/proc/fs/lustre/mdt/fs2-MDT0000/recovery_status", "status: COMPLETE\n")
     write(root, "/sys/fs/lustre/mgs/MGS/num_exports", "14\n")
+    write(root, "/sys/kernel/debug/lustre/mgs/MGS/filesystems", "fs2\n")
+    write(root, f"{FS2_POOLS}/flash", "fs2-OST0000_UUID\n")
+    write(root, f"{FS2_POOLS}/empty", "")
     write(
         root,
         "/proc/mounts",
@@ -370,6 +380,10 @@ def test_the_pushes_carry_what_the_desktop_reads(server: Path) -> None:
         "fs2-MDT0000": ["10.0.0.1@tcp"],
         "fs2-OST0000": ["10.0.0.1@tcp", "10.1.0.1@o2ib", "10.0.0.2@tcp"],
     }, "from the mount options, in order: the primary MGS first"
+    desktop = parse_push("mds1", {"kind": "lustre", "state": state}, received_at=RECEIVED)
+    assert isinstance(desktop, LustreReported)
+    assert desktop.report.mounted_devices == {"mdtpool/mgt", "mdtpool/mdt0", "/dev/mapper/mpatha"}
+    assert desktop.report.pools == {"fs2": {"empty": (), "flash": ("fs2-OST0000",)}}
     records = {(r["subject"], r["metric"]): r["value"] for r in pushes["records"]}
     assert records[("fs2-OST0000", "write_bytes")] == 20971520.0
     assert records[("fs2-OST0000", "punch")] == 1.0
@@ -450,13 +464,17 @@ def test_local_host_serves_the_probes(server: Path) -> None:
 
 
 class LctlOnly:
-    """A live server whose OST statistics only `lctl get_param` gives (debugfs unmounted);
-    answers as lctl does and records what was asked."""
+    """A live server whose OST statistics, filesystems and pools only lctl gives (debugfs
+    unmounted); answers as lctl does and records what was asked."""
 
     ANSWERS = {
-        "obdfilter.fs2-OST0000.brw_stats": BRW_STATS,
-        "obdfilter.fs2-OST0000.stats": OST_STATS,
-        "obdfilter.fs2-OST0000.recovery_status": "status: COMPLETE\n",
+        ("get_param", "-n", "obdfilter.fs2-OST0000.brw_stats"): BRW_STATS,
+        ("get_param", "-n", "obdfilter.fs2-OST0000.stats"): OST_STATS,
+        ("get_param", "-n", "obdfilter.fs2-OST0000.recovery_status"): "status: COMPLETE\n",
+        ("get_param", "-n", "mgs.MGS.filesystems"): "fs2\n",
+        ("pool_list", "fs2"): "Pools from fs2:\nfs2.flash\nfs2.empty\n",
+        ("pool_list", "fs2.flash"): "Pool: fs2.flash\nfs2-OST0000_UUID\n",
+        ("pool_list", "fs2.empty"): "Pool: fs2.empty\n",
     }
 
     def __init__(self) -> None:
@@ -464,8 +482,8 @@ class LctlOnly:
 
     def output(self, argv: Sequence[str], tree: Tree) -> str | None:
         self.asked.append(list(argv))
-        if list(argv[:3]) == ["lctl", "get_param", "-n"] and argv[3] in self.ANSWERS:
-            return self.ANSWERS[argv[3]]
+        if argv[0] == "lctl" and tuple(argv[1:]) in self.ANSWERS:
+            return self.ANSWERS[tuple(argv[1:])]
         if argv[0] == "lctl":
             tree.note(" ".join(argv), "exited with 2: No such file or directory")
         return None  # dmsetup, ip: as if not installed
@@ -489,6 +507,131 @@ def test_a_live_server_asks_lctl_for_what_no_file_holds(server: Path) -> None:
         ["lctl", "get_param", "-n", "obdfilter.fs2-OST0000.stats"],
         ["lctl", "get_param", "-n", "obdfilter.fs2-OST0000.brw_stats"],
     ], "only what no file holds; the OSD's brw_stats not asked once obdfilter's answered"
+    assert report["problems"] == []
+
+
+# --- OST pools -----------------------------------------------------------------------------------
+
+
+def test_the_mgs_reports_the_ost_pools_of_its_filesystems_from_the_mdts_pool_files(
+    server: Path,
+) -> None:
+    report = collect(server)
+    expected = {"fs2": {"empty": [], "flash": ["fs2-OST0000"]}}
+    assert report["pushes"]["lustre"]["state"]["pools"] == expected, (
+        "members without their _UUID, and a pool with none as an empty list"
+    )
+    assert report["lustre"]["pools"] == expected
+    assert report["problems"] == []
+
+
+def test_the_pools_of_a_live_server_without_pool_files_come_from_lctl_pool_list(
+    server: Path,
+) -> None:
+    (server / "sys/kernel/debug/lustre/mgs/MGS/filesystems").unlink()
+    for pool in (server / FS2_POOLS.lstrip("/")).iterdir():
+        pool.unlink()
+    (server / FS2_POOLS.lstrip("/")).rmdir()
+    commands = LctlOnly()
+    report = full_report(Tree(server, live=True), commands, "mds1", now=1.0)
+    assert report["pushes"]["lustre"]["state"]["pools"] == {
+        "fs2": {"empty": [], "flash": ["fs2-OST0000"]}
+    }
+    asked = [argv for argv in commands.asked if argv[0] == "lctl"]
+    assert [argv for argv in asked if not argv[-1].startswith("obdfilter.")] == [
+        ["lctl", "get_param", "-n", "mgs.MGS.filesystems"],
+        ["lctl", "pool_list", "fs2"],
+        ["lctl", "pool_list", "fs2.empty"],
+        ["lctl", "pool_list", "fs2.flash"],
+    ]
+    assert report["problems"] == []
+
+
+class StandaloneMgs(LctlOnly):
+    """lctl on an MGS where no MDT or client of the filesystem runs: it has no pool files of
+    it to read, and says the filesystem is not found."""
+
+    def output(self, argv: Sequence[str], tree: Tree) -> str | None:
+        if list(argv[:2]) == ["lctl", "pool_list"]:
+            self.asked.append(list(argv))
+            fsname = argv[2].partition(".")[0]
+            tree.note(
+                " ".join(argv),
+                f"exited with 1: Lustre filesystem '{fsname}' not found: "
+                "No such file or directory (2)",
+            )
+            return None
+        return super().output(argv, tree)
+
+
+def test_a_standalone_mgs_leaves_out_the_pools_it_cannot_read_and_says_why(server: Path) -> None:
+    """The desktop deletes the pools a named filesystem no longer reports, so a filesystem
+    whose pools cannot be read is not named at all, rather than named with no pools."""
+    write(server, "/sys/kernel/debug/lustre/mgs/MGS/filesystems", "fs2\nfs3\n")
+    live = full_report(Tree(server, live=True), StandaloneMgs(), "mgs", now=1.0)
+    assert live["pushes"]["lustre"]["state"]["pools"] == {
+        "fs2": {"empty": [], "flash": ["fs2-OST0000"]}
+    }, "fs3, whose MDT runs elsewhere, is left out"
+    assert live["problems"] == [
+        {
+            "path": "lctl pool_list fs3",
+            "reason": "exited with 1: Lustre filesystem 'fs3' not found: "
+            "No such file or directory (2)",
+        }
+    ]
+    copy = collect(server)
+    assert copy["pushes"]["lustre"]["state"]["pools"] == {
+        "fs2": {"empty": [], "flash": ["fs2-OST0000"]}
+    }
+    assert copy["problems"] == [
+        {
+            "path": "/proc/fs/lustre/lov/fs3-*/pools",
+            "reason": "missing: no MDT or client of fs3 runs here, so fs3's OST pools cannot "
+            "be read; they are left out",
+        }
+    ]
+
+
+def test_a_filesystem_with_a_pool_that_cannot_be_read_is_left_out_not_reported_in_part(
+    server: Path,
+) -> None:
+    write(server, f"{FS2_POOLS}/flash", "fs2-OST0000_UUID\nfs2-OST00")
+    report = collect(server)
+    assert report["pushes"]["lustre"]["state"]["pools"] == {}, "not fs2 with `empty` alone"
+    assert report["problems"] == [
+        {
+            "path": f"{FS2_POOLS}/flash",
+            "reason": "line 2: 'fs2-OST00' is not an OST UUID (fs1-OST0000_UUID)",
+        }
+    ]
+
+
+def test_a_pools_directory_that_cannot_be_listed_is_not_taken_for_one_without_pools(
+    server: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listdir = os.listdir
+
+    def refusing(path: Any) -> list[str]:
+        if str(path).endswith("/pools"):
+            raise PermissionError(13, "Permission denied")
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", refusing)
+    report = collect(server)
+    assert report["pushes"]["lustre"]["state"]["pools"] == {}, "fs2 not named with no pools"
+    assert report["problems"] == [
+        {"path": FS2_POOLS, "reason": "cannot be listed: Permission denied"}
+    ]
+
+
+def test_a_server_without_an_mgs_reports_no_pools(server: Path) -> None:
+    devices = server / "sys/kernel/debug/lustre/devices"
+    devices.write_text(
+        "".join(line for line in devices.read_text().splitlines(True) if " mgs " not in line)
+    )
+    report = collect(server)
+    assert "MGS" not in {target["label"] for target in report["lustre"]["targets"]}
+    assert "pools" not in report["pushes"]["lustre"]["state"]
     assert report["problems"] == []
 
 

@@ -9,6 +9,7 @@ import pytest
 from twisted.internet.task import Clock
 
 from agentlink.daemon.lustre_actions import ACTIONS, command_lines
+from agentlink.daemon.probes.parsers import parse_pool_list, parse_pool_list_members
 from agentlink.simulator import SimulatedCluster, SimulatorStateError
 from agentlink.simulator.commands import (
     BlkidRequest,
@@ -189,8 +190,18 @@ def test_the_mgs_registry_answers_conf_params_and_pools_like_an_mgs():
         conf_param(registry, ["fs1.sys.timeout"])
     pool_command(registry, "pool_new", ["fs1.p"])
     pool_command(registry, "pool_add", ["fs1.p", "fs1-OST0000_UUID"])
-    listed = pool_command(registry, "pool_list", ["fs1"]).stdout
-    assert listed == "Pool: fs1.p\nfs1-OST0000_UUID\n"
+    pool_command(registry, "pool_new", ["fs1.empty"])
+    assert pool_command(registry, "pool_list", ["fs1"]).stdout == (
+        "Pools from fs1:\nfs1.empty\nfs1.p\n"
+    ), "the pools by name, as lctl lists them; their members only when one is asked for"
+    assert pool_command(registry, "pool_list", ["fs1.p"]).stdout == (
+        "Pool: fs1.p\nfs1-OST0000_UUID\n"
+    )
+    assert pool_command(registry, "pool_list", ["fs1.empty"]).stdout == "Pool: fs1.empty\n"
+    with pytest.raises(Refusal, match=r"cannot open .*/pools/q: No such file or directory"):
+        pool_command(registry, "pool_list", ["fs1.q"])
+    with pytest.raises(Refusal, match="Lustre filesystem 'fs9' not found"):
+        pool_command(registry, "pool_list", ["fs9"])
     with pytest.raises(Refusal, match="is not part of the 'fs1' fs"):
         pool_command(registry, "pool_add", ["fs1.p", "fs1-MDT0000"])
     with pytest.raises(Refusal, match=r"Pool fs1\.q not found"):
@@ -199,6 +210,16 @@ def test_the_mgs_registry_answers_conf_params_and_pools_like_an_mgs():
         erase_lcfg(registry, "fs1", ["fs1-OST0000"])
     assert erase_lcfg(registry, "fs1", []).logs
     assert registry == {}
+
+
+def test_the_simulators_pool_list_reads_as_the_real_agent_reads_lctls():
+    registry = {"fs1": FilesystemConfig(targets={"fs1-OST0000": "u0", "fs1-OST0001": "u1"})}
+    pool_command(registry, "pool_new", ["fs1.flash"])
+    pool_command(registry, "pool_add", ["fs1.flash", "fs1-OST0001", "fs1-OST0000"])
+    listed = parse_pool_list(pool_command(registry, "pool_list", ["fs1"]).stdout)
+    assert listed == {"fsname": "fs1", "pools": ["flash"]}
+    members = parse_pool_list_members(pool_command(registry, "pool_list", ["fs1.flash"]).stdout)
+    assert members == {"pool": "fs1.flash", "members": ["fs1-OST0001", "fs1-OST0000"]}
 
 
 def test_set_param_permanent_is_kept_by_the_mgs_under_its_conf_param_key():

@@ -1,7 +1,8 @@
 """The Lustre audit and Lustre statistics of one server: which targets exist and run here
 (their filesystem, kind, index, device, backing filesystem, mount point and recovery), the
-Lustre version and health, LNet's state, NIDs and counters, client mounts, and per target its
-capacity and inodes, exports, stats, md_stats, brw_stats and job_stats.
+Lustre version and health, LNet's state, NIDs and counters, client mounts, per target its
+capacity and inodes, exports, stats, md_stats, brw_stats and job_stats, and where an MGS runs,
+the OST pools of the filesystems it serves.
 
 Layer: agentlink.daemon.probes (standard library only). Thread: whoever calls. Lustre has moved
 its files between versions: 1.8 and 2.0 keep everything under /proc/fs/lustre (1.8's MDT is an
@@ -9,7 +10,11 @@ its files between versions: 1.8 and 2.0 keep everything under /proc/fs/lustre (1
 job_stats under /proc/fs/lustre, and brw_stats and the device list under
 /sys/kernel/debug/lustre, with capacity on the OSD (`osd-ldiskfs` or `osd-zfs`). `LustreParams`
 reads a parameter by its `lctl` name from whichever of those has it and, on a live server where
-none has it (debugfs not mounted), through `lctl get_param -n`.
+none has it (debugfs not mounted), through `lctl get_param -n`. OST pools are read as lctl
+reads them, from the pool files of a local LOV device of the filesystem (an MDT's or a
+client's; the MGS itself keeps none), and on a live server without them through
+`lctl pool_list`; a filesystem whose pools cannot all be read is left out, never reported in
+part, since the desktop deletes the pools a named filesystem no longer reports.
 """
 
 from __future__ import annotations
@@ -28,10 +33,25 @@ OSD_MODULES = ("osd-ldiskfs", "osd-zfs")
 CAPACITY_FIELDS = ("kbytestotal", "kbytesfree", "kbytesavail", "filestotal", "filesfree")
 OST_GAUGES = ("num_exports", "tot_dirty", "tot_granted", "tot_pending")
 LCTL_PARAMS = frozenset(
-    {"version", "health_check", "recovery_status", "stats", "md_stats", "brw_stats", "job_stats"}
+    {
+        "version",
+        "health_check",
+        "recovery_status",
+        "stats",
+        "md_stats",
+        "brw_stats",
+        "job_stats",
+        "filesystems",
+    }
 )
 """The parameters later Lustre versions moved about (debugfs, sysfs): asked of lctl on a live
 server when no file has them. Single values stay put in /sys/fs/lustre and are not."""
+POOL_DEVICE_MODULES = ("lod", "lov")
+"""Where a filesystem's OST pools can be read here, one file a pool listing its OSTs: the LOV
+device of an MDT (`lod` since 2.4, also shown under `lov`; `lov` before) or of a client."""
+_POOL_DEVICE = re.compile(r"-(?:MDT[0-9a-fA-F]{4}-mdtlov|mdtlov|clilov-[^/]+)")
+"""A LOV device's name after `<fsname>`: fs1-MDT0000-mdtlov (2.x MDT), fs1-mdtlov (1.8 MDT),
+fs1-clilov-ffff8800355f5400 (a client)."""
 LNET_DIRS = ("/proc/sys/lnet", "/sys/kernel/debug/lnet")
 LUSTRE_MODULES = ("lnet", "libcfs", "ptlrpc", "obdclass", "lustre", "ost", "mdt", "mgs", "mds")
 
@@ -259,6 +279,84 @@ class LustreProbe:
             "interfaces": nis or [],
             "stats": stats,
         }
+
+    # --- OST pools ------------------------------------------------------------------------------
+
+    def pools(self, targets: list[dict[str, Any]]) -> dict[str, dict[str, list[str]]] | None:
+        """Where an MGS runs among `targets`: per filesystem it serves, its OST pools and the
+        OSTs in each ("fs1-OST0000"). None where no MGS runs or its list of filesystems cannot
+        be read. The desktop takes the pools reported for a filesystem as all it has, so a
+        filesystem any part of whose pools cannot be read is left out, the reason noted."""
+        if not any(target["kind"] == "MGT" and target["running"] for target in targets):
+            return None
+        fsnames = self.params.read(
+            ("mgs", "MGS", "filesystems"), parsers.parse_fsnames, required=True
+        )
+        if fsnames is None:
+            return None
+        found: dict[str, dict[str, list[str]]] = {}
+        for fsname in fsnames:
+            pools = self._pools_of(fsname)
+            if pools is not None:
+                found[fsname] = pools
+        return found
+
+    def _pools_of(self, fsname: str) -> dict[str, list[str]] | None:
+        """One filesystem's pools from the pool files of a LOV device of it here; on a live
+        server without them, from `lctl pool_list`. A standalone MGS has neither: None."""
+        devices = [
+            (module, device)
+            for module in POOL_DEVICE_MODULES
+            for device in self.params.devices_named(module)
+            if device.startswith(fsname) and _POOL_DEVICE.fullmatch(device, len(fsname))
+        ]
+        devices.sort(key=lambda found: "-clilov-" in found[1])  # an MDT's first
+        directory = next(
+            (
+                path
+                for module, device in devices
+                if (path := self.params.path(module, device, "pools")) and self.tree.is_dir(path)
+            ),
+            None,
+        )
+        if directory is None and self.tree.is_live:
+            return self._pools_from_lctl(fsname)
+        if directory is None:
+            # A copy of a server: name the directory it lacks, or why none could be here.
+            module, device = devices[0] if devices else ("lov", f"{fsname}-*")
+            self.tree.note(
+                f"{PARAM_ROOTS[0]}/{module}/{device}/pools",
+                ("missing" if devices else f"missing: no MDT or client of {fsname} runs here")
+                + f", so {fsname}'s OST pools cannot be read; they are left out",
+            )
+            return None
+        names = self.tree.listing(directory)
+        if names is None:
+            return None
+        pools: dict[str, list[str]] = {}
+        for name in names:
+            members = self.tree.parse(f"{directory}/{name}", parsers.parse_pool_members)
+            if members is None:
+                return None
+            pools[name] = members
+        return pools
+
+    def _pools_from_lctl(self, fsname: str) -> dict[str, list[str]] | None:
+        listed = self._lctl_pool_list(fsname, parsers.parse_pool_list)
+        if listed is None:
+            return None
+        pools: dict[str, list[str]] = {}
+        for name in sorted(listed["pools"]):
+            pool = self._lctl_pool_list(f"{fsname}.{name}", parsers.parse_pool_list_members)
+            if pool is None:
+                return None
+            pools[name] = pool["members"]
+        return pools
+
+    def _lctl_pool_list(self, name: str, parser: Callable[[str], T]) -> T | None:
+        argv = ["lctl", "pool_list", name]
+        text = self.commands.output(argv, self.tree)
+        return None if text is None else self.tree.parse_text(" ".join(argv), text, parser)
 
     # --- statistics -----------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Parsers of the text formats the agent reads: Lustre's /proc and /sys files (devices, version,
-stats, brw_stats, job_stats, recovery_status, single values, `lctl get_param` output), LNet's
+stats, brw_stats, job_stats, recovery_status, single values, `lctl get_param` output, the MGS's
+filesystems, OST pool files and `lctl pool_list` output), LNet's
 nis and stats, the host's /proc files (stat, meminfo, loadavg, net/dev, mounts, modules), udev's
 device database, and the output of `dmsetup table` and `zpool status -P`.
 
@@ -13,7 +14,7 @@ kept where they fit and ignored where they do not.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from agentlink.daemon.probes.source import ParseError
@@ -211,6 +212,71 @@ def target_name(name: str) -> dict[str, Any] | None:
         "fsname": match["fsname"],
         "index": int(match["index"], 16),
     }
+
+
+def parse_fsnames(text: str) -> list[str]:
+    """The filesystems an MGS serves (mgs.MGS.filesystems): one name per line; none yet is
+    an empty file."""
+    names = []
+    for number, line in _lines(text):
+        words = line.split()
+        if len(words) != 1 or "." in words[0] or "/" in words[0]:
+            raise ParseError(f"line {number}: {_shown(line.strip())} is not a filesystem name")
+        names.append(words[0])
+    return names
+
+
+def parse_pool_members(text: str) -> list[str]:
+    """A pool file (lod.fs1-MDT0000-mdtlov.pools.flash): one member OST UUID a line,
+    `fs1-OST0000_UUID` → "fs1-OST0000". An empty pool is an empty file."""
+    return _pool_members(_lines(text))
+
+
+def _pool_members(lines: Iterable[tuple[int, str]]) -> list[str]:
+    members = []
+    for number, line in lines:
+        name = line.strip().removesuffix("_UUID")
+        found = target_name(name)
+        if found is None or found["kind"] != "OST":
+            raise ParseError(
+                f"line {number}: {_shown(line.strip())} is not an OST UUID (fs1-OST0000_UUID)"
+            )
+        members.append(name)
+    return members
+
+
+def _heading(lines: list[tuple[int, str]], prefix: str, suffix: str, shown: str) -> str:
+    """What the first line holds between `prefix` and `suffix` (lctl's headings)."""
+    number, line = lines[0] if lines else (1, "")
+    line = line.strip()
+    value = line.removeprefix(prefix).removesuffix(suffix).strip()
+    if not line.startswith(prefix) or not line.endswith(suffix) or len(value.split()) != 1:
+        raise ParseError(f"line {number}: the `{shown}` heading is missing")
+    return value
+
+
+def parse_pool_list(text: str) -> dict[str, Any]:
+    """`lctl pool_list fs1`: `Pools from fs1:`, then one `fs1.flash` line a pool (Lustre 1.8
+    and 2.0 indent them by a space) → {"fsname": "fs1", "pools": ["flash", …]}."""
+    lines = list(_lines(text))
+    fsname = _heading(lines, "Pools from ", ":", "Pools from <fsname>:")
+    pools = []
+    for number, line in lines[1:]:
+        owner, dot, pool = line.strip().partition(".")
+        if owner != fsname or not dot or not pool or len(line.split()) != 1:
+            raise ParseError(f"line {number}: {_shown(line.strip())} is not `{fsname}.<pool>`")
+        pools.append(pool)
+    return {"fsname": fsname, "pools": pools}
+
+
+def parse_pool_list_members(text: str) -> dict[str, Any]:
+    """`lctl pool_list fs1.flash`: `Pool: fs1.flash`, then its members as its pool file holds
+    them → {"pool": "fs1.flash", "members": ["fs1-OST0000", …]}."""
+    lines = list(_lines(text))
+    pool = _heading(lines, "Pool:", "", "Pool: <fsname>.<pool>")
+    if "." not in pool:
+        raise ParseError(f"line {lines[0][0]}: {_shown(pool)} is not `<fsname>.<pool>`")
+    return {"pool": pool, "members": _pool_members(lines[1:])}
 
 
 def parse_stats(text: str) -> dict[str, Any]:

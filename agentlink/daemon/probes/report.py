@@ -46,6 +46,7 @@ def full_report(tree: Tree, commands: Commands, hostname: str, now: float) -> di
     """Everything the probes find under `tree`, with the problems they met."""
     lustre = LustreProbe(tree, commands)
     audit = lustre.audit()
+    pools = lustre.pools(audit["targets"])
     inventory = DeviceProbe(tree, commands).inventory()
     stats = statistics(lustre, audit)
     return {
@@ -54,12 +55,14 @@ def full_report(tree: Tree, commands: Commands, hostname: str, now: float) -> di
         "root": str(tree.root),
         "collected_at": now,
         "devices": inventory,
-        "lustre": audit,
+        "lustre": {**audit, "pools": pools},
         "network": {"interfaces": HostProbe(tree, commands).interfaces(audit["lnet"]["nids"])},
         "stats": stats,
         "pushes": {
             "devices": {"devices": device_records(inventory), "zpools": zpool_records(inventory)},
-            "lustre": {"state": lustre_state(audit, boot_time_of(stats["node"], now), tree)},
+            "lustre": {
+                "state": lustre_state(audit, boot_time_of(stats["node"], now), tree, pools=pools)
+            },
             "records": stat_records(audit, stats, now),
         },
         "problems": tree.problems,
@@ -115,9 +118,17 @@ def zpool_records(inventory: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def lustre_state(audit: dict[str, Any], boot_time: float, tree: Tree) -> LustreState:
-    """LNet, NIDs and the targets mounted here. A target whose mount point /proc/mounts does
-    not show is left out (the desktop needs both), and that is noted in `tree`'s problems."""
+def lustre_state(
+    audit: dict[str, Any],
+    boot_time: float,
+    tree: Tree,
+    *,
+    pools: dict[str, dict[str, list[str]]] | None,
+) -> LustreState:
+    """LNet, NIDs and the targets mounted here and, where an MGS runs, the OST pools
+    `LustreProbe.pools` read (left out when None). A target whose mount point /proc/mounts
+    does not show is left out (the desktop needs both), and that is noted in `tree`'s
+    problems."""
     mounts = []
     for target in audit["targets"]:
         if not target["running"]:
@@ -139,9 +150,12 @@ def lustre_state(audit: dict[str, Any], boot_time: float, tree: Tree) -> LustreS
             mount["mgs_nids"] = list(target["mgs_nids"])
         mounts.append(mount)
     lnet = cast(Literal["unloaded", "loaded", "up"], audit["lnet"]["state"])
-    return LustreState(
+    state = LustreState(
         lnet=lnet, nids=list(audit["lnet"]["nids"]), mounts=mounts, boot_time=boot_time
     )
+    if pools is not None:
+        state["pools"] = pools
+    return state
 
 
 def boot_time_of(node: dict[str, Any], now: float) -> float:

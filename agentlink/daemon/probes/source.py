@@ -67,10 +67,18 @@ class Tree:
 
     def entries(self, path: str) -> list[str]:
         """The names in a directory, sorted; none when it is missing or unreadable."""
+        return self.listing(path, quiet=True) or []
+
+    def listing(self, path: str, *, quiet: bool = False) -> list[str] | None:
+        """The names in a directory, sorted, or None when it cannot be listed, noted as a
+        problem unless `quiet`: for a directory whose every entry counts (a filesystem's OST
+        pools), where an unreadable one must not pass for an empty one."""
         try:
             return sorted(os.listdir(self.local(path)))
-        except OSError:
-            return []
+        except OSError as error:
+            if not quiet:
+                self.note(path, f"cannot be listed: {error.strerror or error}")
+            return None
 
     def link_target(self, path: str) -> str | None:
         """The last component of where a symlink points (by-id links, sysfs slaves)."""
