@@ -13,6 +13,9 @@ result fields plus ours:
                         q_month_cold_page_faults: minor page faults a query, memory the query
                         touched for the first time)
   open_s                reopening the benchmark's store
+  cpu_calibration_ms    a fixed piece of NumPy and Python work (the best of 5), timed in the
+                        process right after the cold month chart: this machine runs the same
+                        code up to ~1.8x slower in some phases, and this tells them apart
   open_10k_replay_s     opening a 10,000-series store after a crash, replaying an hour of log
   open_year_*           (own line, workload "open_year") opening a store with a year of history
                         (every tier at its retention) for `open_year_series` series: 10,000, or
@@ -37,6 +40,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import resource
 import shutil
@@ -222,6 +226,7 @@ def make_engine_class(anchors: ModuleType) -> type:
                 extra["q_month_cold_ms"] = 1e3 * statistics.median(times)
                 extra["q_month_cold_best_ms"] = 1e3 * min(times)
                 extra["q_month_cold_page_faults"] = faults / len(times)
+                extra["cpu_calibration_ms"] = cpu_calibration_ms()
             self.store.close()
             t = time.perf_counter()
             again = StatsStore.open(os.path.join(self.root, "store"), self.config)
@@ -238,6 +243,23 @@ def make_engine_class(anchors: ModuleType) -> type:
             pass
 
     return ChromaStatsEngine
+
+
+def cpu_calibration_ms() -> float:
+    """The best of 5 timings of a fixed mix of small NumPy calls and a Python loop, the kind of
+    work a chart does: a reading of how fast this machine runs right now."""
+    values = np.random.default_rng(0).random(8640)
+    starts = np.arange(0, values.size, 9)
+    best = math.inf
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(20):
+            np.minimum.reduceat(values, starts)
+        total = 0
+        for k in range(50_000):
+            total += k
+        best = min(best, time.perf_counter() - started)
+    return 1e3 * best
 
 
 def open_10k_replay(workdir: str, reports: int) -> float:
