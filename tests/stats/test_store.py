@@ -17,7 +17,7 @@ from stats.errors import (
     StatsLockedError,
     StatsVersionError,
 )
-from stats.store import DAY, PARTITION, SeriesKind, StatsStore, StoreConfig, Tier
+from stats.store import DAY, PARTITION, Chart, SeriesKind, StatsStore, StoreConfig, Tier
 
 T0 = 1_700_006_400  # a whole day, in the past of any test run
 NOW = float(T0 + 40 * DAY)
@@ -255,9 +255,7 @@ def test_an_unstored_tier_gives_the_same_charts_from_less_disk(tmp_path: Path) -
             Tier("1 h", 3600, None, 7 * DAY),
         )
 
-    n = 10 * 8640
-    ts = T0 + 10 * np.arange(1, n + 1)
-    values = 1e6 + np.cumsum(np.random.default_rng(2).normal(0, 100, n))
+    ts, values = _walk(10 * 8640, 2)
     end = int(ts[-1])
     charts = {}
     for stored in (True, False):
@@ -293,9 +291,7 @@ def test_tiers_keeping_averages_only_chart_the_same_averages_from_a_third_of_the
             Tier("1 h", 3600, None, 7 * DAY, keeps_min_max=min_max),
         )
 
-    n = 15 * 8640
-    ts = T0 + 10 * np.arange(1, n + 1)
-    values = 1e6 + np.cumsum(np.random.default_rng(4).normal(0, 100, n))
+    ts, values = _walk(15 * 8640, 4)
     end = int(ts[-1])
     charts, usage = {}, {}
     for min_max in (True, False):
@@ -334,6 +330,24 @@ def _bucket_means(ts: np.ndarray, values: np.ndarray, t0: int, t1: int, bucket: 
     nb = (t1 - t0) // bucket
     with np.errstate(invalid="ignore"):
         return np.bincount(k, values[keep], nb) / np.bincount(k, minlength=nb)
+
+
+def _walk(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` samples 10 s apart from T0 on, of a gauge wandering about 1e6."""
+    ts = T0 + 10 * np.arange(1, n + 1)
+    return ts, 1e6 + np.cumsum(np.random.default_rng(seed).normal(0, 100, n))
+
+
+def _chart_of_plain_means(
+    s: StatsStore, sid: int, ts: np.ndarray, values: np.ndarray, span: int, bucket: int
+) -> Chart:
+    """The chart of the last `span` seconds to `ts[-1]`, checked against the plain means of
+    the samples in each of its buckets."""
+    end = int(ts[-1])
+    chart = s.fetch(sid, end - span, end, bucket)
+    t0, t1 = int(chart.ts[0]) - bucket, int(chart.ts[-1])
+    assert np.allclose(chart.avg, _bucket_means(ts, values, t0, t1, bucket), rtol=1e-12)
+    return chart
 
 
 def test_charts_read_cold_warm_or_half_cached_are_the_same(tmp_path: Path) -> None:
@@ -396,18 +410,12 @@ def test_a_chart_bucket_across_the_end_of_a_built_tier_holds_all_its_samples(
     )
     s = StatsStore.open(tmp_path / "stats", config(tiers=tiers))
     sid = s.series_id("OST0005", "kbytesfree")
-    n = 3 * 8640 + 900
-    ts = T0 + 10 * np.arange(1, n + 1)
-    walk = 1e6 + np.cumsum(np.random.default_rng(7).normal(0, 100, n))
+    ts, walk = _walk(3 * 8640 + 900, 7)
     s.ingest_block(ts, [sid], walk[:, None])
     built = s.built_until()[2]
     assert built % 3900  # the day's end falls inside a bucket
-    end = int(ts[-1])
-    chart = s.fetch(sid, end - 2 * DAY, end, 3900)
-    t0 = (end - 2 * DAY) // 3900 * 3900
-    t1 = -(-end // 3900) * 3900
+    chart = _chart_of_plain_means(s, sid, ts, walk, 2 * DAY, 3900)
     assert chart.tier == "5 min"
-    assert np.allclose(chart.avg, _bucket_means(ts, walk, t0, t1, 3900), rtol=1e-12)
     straddling = (chart.ts > built) & (chart.ts - 3900 < built)
     assert straddling.sum() == 1 and chart.count[straddling][0] == 390
     s.close()
@@ -420,10 +428,8 @@ def test_a_store_of_format_3_opens_reads_on_and_is_written_as_format_4(
     from stats import codec
     from stats import store as stats_store
 
-    n = 4 * 8640
-    ts = T0 + 10 * np.arange(1, n + 1)
-    walk = 1e6 + np.cumsum(np.random.default_rng(9).normal(0, 100, n))
-    half = n // 2
+    ts, walk = _walk(4 * 8640, 9)
+    half = ts.size // 2
     encode = codec.encode_chunk
     with monkeypatch.context() as patched:  # the rollups as format 3 wrote them
         patched.setattr(
@@ -453,18 +459,13 @@ def test_a_chart_bucket_across_two_tiers_ends_holds_all_its_samples(tmp_path: Pa
     # tier (built daily), then raw samples; both ends fall inside buckets
     s = StatsStore.open(tmp_path / "stats", config())
     sid = s.series_id("OST0006", "kbytesfree")
-    n = 9 * 8640 + 1500
-    ts = T0 + 10 * np.arange(1, n + 1)
-    walk = 1e6 + np.cumsum(np.random.default_rng(8).normal(0, 100, n))
+    ts, walk = _walk(9 * 8640 + 1500, 8)
     s.ingest_block(ts, [sid], walk[:, None])
     built = s.built_until()
     assert built[2] % 3900 and built[1] % 3900 and built[2] < built[1]
-    end = int(ts[-1])
-    chart = s.fetch(sid, end - 8 * DAY, end, 3900)
-    t0 = (end - 8 * DAY) // 3900 * 3900
-    t1 = -(-end // 3900) * 3900
+    chart = _chart_of_plain_means(s, sid, ts, walk, 8 * DAY, 3900)
     assert chart.tier == "5 min"
-    assert np.allclose(chart.avg, _bucket_means(ts, walk, t0, t1, 3900), rtol=1e-12)
-    assert int(chart.count.sum()) == int(((ts > t0) & (ts <= t1)).sum())
+    in_chart = (ts > chart.ts[0] - 3900) & (ts <= chart.ts[-1])
+    assert int(chart.count.sum()) == int(in_chart.sum())
     assert (chart.ts[1:] > chart.ts[:-1]).all()
     s.close()
